@@ -8,7 +8,6 @@ over httpx (the ``async`` extra: ``pip install 'losant-fluent[async]'``). See do
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +16,9 @@ from ._async_resources import AsyncRoot
 from ._async_transport import AsyncTransport, HTTPXTransport
 from ._auth import device_login, user_login
 from ._client import DEFAULT_TIMEOUT, ClientBase, settings
+from ._flows import arun
 from ._limiter import ThrottleOption
-from ._pipeline import ACCEPT_VERSION, Credentials
+from ._pipeline import ACCEPT_VERSION
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import httpx
     from typing_extensions import Self
 
-    from ._auth import OAuth2
+    from ._auth import OAuth2Flows
 
 __all__ = ["AsyncAPI", "AsyncOAuth2"]
 
@@ -143,18 +143,17 @@ class AsyncAPI(ClientBase, AsyncRoot):
         ``await fetch_token(redirected_url)``; an expired access token is refreshed once on
         401. ``verify`` is for the token endpoint's certificate.
         """
-        from ._auth import OAuth2
-        from ._pipeline import Pipeline
-        from ._transport import RequestsTransport
+        from ._auth import OAuth2Flows
 
-        pipeline = self._pipeline
-        # The token requests go through a synchronous pipeline (requests-oauthlib builds them)
-        # that shares this API's credentials, run in a worker thread.
-        token_pipeline = Pipeline(pipeline.url, RequestsTransport(verify=verify),
-                                  pipeline.credentials, pipeline.options)
-        flow = OAuth2(token_pipeline, client_id, authorization_url, token_url, redirect_uri,
+        pipeline = self._async_pipeline
+        if verify is not None:
+            # The token endpoint's own certificate rule: a pipeline over a transport of its
+            # own that shares this API's credentials and options.
+            pipeline = AsyncPipeline(pipeline.url, HTTPXTransport(verify=verify),
+                                     pipeline.credentials, pipeline.options)
+        flow = OAuth2Flows(pipeline, client_id, authorization_url, token_url, redirect_uri,
                       scope, client_secret=client_secret, token=token, on_token=on_token)
-        return AsyncOAuth2(flow, pipeline.credentials)
+        return AsyncOAuth2(flow, pipeline)
 
     async def aclose(self) -> None:
         """Forget the token and any login secrets; close the connection pool (if ours)."""
@@ -174,16 +173,19 @@ class AsyncAPI(ClientBase, AsyncRoot):
 
 
 class AsyncOAuth2:
-    """OAuth 2.0 for one ``AsyncAPI``: the sync :class:`~losant_fluent.OAuth2` flow, awaited.
+    """OAuth 2.0 for one ``AsyncAPI``: the same flows as :class:`~losant_fluent.OAuth2`'s,
+    awaited.
 
-    Token requests (exchange and refresh) run in a worker thread through a pipeline that
-    shares the ``AsyncAPI``'s credentials; the access token is then used by every async
-    request, and refreshed once when refused (401), as with the sync client.
+    Token requests (exchange and refresh) are the same flows as the sync client's, run by
+    the async driver over the ``AsyncAPI``'s own transport (no worker thread); the access
+    token is then used by every async request, and refreshed once when refused (401), as
+    with the sync client.
     """
 
-    def __init__(self, flow: OAuth2, credentials: Credentials) -> None:
+    def __init__(self, flow: OAuth2Flows, pipeline: AsyncPipeline) -> None:
         self._flow = flow
-        self._credentials = credentials
+        self._pipeline = pipeline
+        self._credentials = pipeline.credentials
         if flow.token is not None:
             self._adopt()
 
@@ -201,13 +203,14 @@ class AsyncOAuth2:
 
     async def fetch_token(self, authorization_response: str) -> dict[str, Any]:
         """Trade the redirect URL for a token and start using it (see ``OAuth2``)."""
-        token = await asyncio.to_thread(self._flow.fetch_token, authorization_response)
+        token = await arun(self._flow.fetch_token_flow(authorization_response),
+                           self._pipeline.aperform)
         self._adopt()
         return token
 
     async def refresh(self) -> dict[str, Any]:
         """Get a new access token with the refresh token now; install it and return it."""
-        token = await asyncio.to_thread(self._flow.refresh)
+        token = await arun(self._flow.refresh_flow(), self._pipeline.aperform)
         self._adopt()
         return token
 

@@ -5,8 +5,9 @@ A login (``API.login_user`` / ``API.login_device``) posts credentials to ``/auth
 (``_pipeline.Credentials``): when Losant later refuses that token with 401, the pipeline
 asks the renewal for a new token (by logging in again) once, under the credentials' lock,
 and re-sends the request once. :class:`OAuth2` does the same for OAuth 2.0 tokens
-(authorization code with PKCE), renewing with the refresh token, through requests-oauthlib;
-its token requests go through the same pipeline (retries, timeouts, no redirects).
+(authorization code with PKCE), renewing with the refresh token; its token requests are
+flows (oauthlib prepares and parses the bodies) sent through the same pipeline (retries,
+timeouts, no redirects) by ``API`` and, awaited, by ``AsyncAPI``.
 
 This module depends on the pipeline and the node tree, never on ``API``: the pipeline
 asks a renewal to ``renew(pipeline)``.
@@ -22,7 +23,6 @@ import base64
 import contextlib
 import hashlib
 import json
-import logging
 import secrets as _random
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -38,9 +38,8 @@ if TYPE_CHECKING:
     from ._async_pipeline import AsyncPipeline
     from .models import AuthedDevice, AuthedUser
 
-__all__ = ["OAuth2", "OAuth2Error", "login_device", "login_user"]
+__all__ = ["OAuth2", "OAuth2Error", "OAuth2Flows", "login_device", "login_user"]
 
-_REDACTED = "<redacted>"
 _SECRET_FIELDS = ("password", "twoFactorCode", "key", "secret")
 
 TokenCallback = Callable[[dict[str, Any]], object]
@@ -306,25 +305,6 @@ def login_device(
 _quiet = threading.local()
 
 
-class _RedactOAuthLogs(logging.Filter):
-    """Blanks the values in requests-oauthlib's DEBUG records made during our token calls.
-
-    requests-oauthlib logs request bodies, responses and tokens at DEBUG; while one of our
-    calls runs (in this thread) the messages stay, the values become ``<redacted>``.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(_quiet, "depth", 0) and record.args:
-            args = record.args if isinstance(record.args, tuple) else (record.args,)
-            record.args = tuple(
-                a if isinstance(a, int) and not isinstance(a, bool) else _REDACTED for a in args
-            )
-        return True
-
-
-_LOG_FILTER = _RedactOAuthLogs()
-
-
 def _is_loopback(url: str) -> bool:
     return _loopback(urlsplit(url).hostname or "")
 
@@ -343,7 +323,6 @@ def _allow_loopback_http() -> None:
     for name in (
         "oauthlib.oauth2.rfc6749.parameters",
         "oauthlib.oauth2.rfc6749.clients.base",
-        "requests_oauthlib.oauth2_session",
     ):
         module = importlib.import_module(name)
         original = getattr(module, "is_secure_transport", None)
@@ -363,10 +342,7 @@ def _allow_loopback_http() -> None:
 
 @contextlib.contextmanager
 def _oauthlib_call() -> Iterator[None]:
-    """Run one requests-oauthlib call: values kept out of its logs, loopback http allowed."""
-    logger = logging.getLogger("requests_oauthlib.oauth2_session")
-    if _LOG_FILTER not in logger.filters:
-        logger.addFilter(_LOG_FILTER)
+    """Run one oauthlib step (no I/O, no ``await`` inside): loopback http allowed in it."""
     _allow_loopback_http()
     _quiet.depth = getattr(_quiet, "depth", 0) + 1
     try:
@@ -375,57 +351,54 @@ def _oauthlib_call() -> Iterator[None]:
         _quiet.depth -= 1
 
 
-def _pipeline_session(pipeline: Pipeline, client_id: str, redirect_uri: str,
-                      scopes: list[str] | None) -> Any:
-    """A requests-oauthlib session whose HTTP requests go through ``pipeline``.
+def _form(body: str) -> bytes:
+    """oauthlib's form body re-encoded as requests encodes a ``data=`` dict (the bytes that
+    requests-oauthlib sent, kept byte for byte)."""
+    from urllib.parse import urlencode
 
-    requests-oauthlib builds the token requests (form fields, client authentication); the
-    pipeline sends them like every other request (retries when safe, timeouts, redirects
-    refused, the same transport), without the Losant token, and hands back the answer as it
-    is so oauthlib can read OAuth errors from it.
-    """
+    from oauthlib.common import urldecode  # type: ignore[import-untyped,unused-ignore]
+
+    return urlencode(list(dict(urldecode(body)).items()), doseq=True).encode("utf-8")
+
+
+def _token_call(token_url: str, body: str) -> Any:
+    """The ``WireCall`` of a token request: a form POST that accepts JSON, no other header."""
     import requests
-    from requests_oauthlib import OAuth2Session  # type: ignore[import-untyped,unused-ignore]
 
     from ._wire import WireCall
 
-    class PipelineOAuth2Session(OAuth2Session):  # type: ignore[misc]
-        def request(self, method: str, url: str, data: Any = None, headers: Any = None,
-                    withhold_token: bool = False, client_id: Any = None,
-                    client_secret: Any = None, **kwargs: Any) -> requests.Response:
-            prepared = requests.Request(
-                method, url, data=data, headers=headers, params=kwargs.get("params"),
-                auth=kwargs.get("auth"),
-            ).prepare()
-            content_type = prepared.headers.pop("Content-Type", None)
-            prepared.headers.pop("Content-Length", None)
-            body = prepared.body
-            call = WireCall(
-                method=method.upper(),
-                path=urlsplit(url).path,
-                headers=tuple(prepared.headers.items()),
-                body=body.encode("utf-8") if isinstance(body, str) else body,
-                content_type=content_type,
-                url=prepared.url,
-            )
-            return pipeline.send(call, authorize=False, check_status=False)
-
-    return PipelineOAuth2Session(client_id, redirect_uri=redirect_uri, scope=scopes)
+    return WireCall(
+        method="POST",
+        path=urlsplit(token_url).path,
+        headers=(("Accept", "application/json"),),
+        body=_form(body),
+        content_type="application/x-www-form-urlencoded",
+        url=requests.Request("POST", token_url).prepare().url,  # normalised as requests did
+    )
 
 
-class OAuth2:
-    """OAuth 2.0 for one ``API``: authorization code with PKCE (S256), refresh tokens.
+def _secure(url: str) -> None:
+    """oauthlib's transport rule (https, or loopback http inside our calls)."""
+    from oauthlib.oauth2 import InsecureTransportError  # type: ignore[import-untyped,unused-ignore]
+    from oauthlib.oauth2.rfc6749 import (  # type: ignore[import-untyped,unused-ignore]
+        parameters,
+    )
 
-    Make one with :meth:`API.oauth2`. Send the user to :meth:`authorization_url`; hand the
-    URL they are redirected back to to :meth:`fetch_token`. From then on the ``API`` sends the
-    access token, and when it is refused (401) refreshes it once with the refresh token and
-    retries. Every new token is passed to ``on_token`` so it can be saved; a saved token
-    goes back in with ``token=``.
+    if not parameters.is_secure_transport(url):  # looked up now: the wrapped rule
+        raise InsecureTransportError()
+
+
+class OAuth2Flows:
+    """The state of one OAuth 2.0 authorization (PKCE verifier, ``state``, tokens) and its
+    token requests as flows (:meth:`fetch_token_flow`, :meth:`refresh_flow`), for either
+    client: oauthlib prepares and parses the bodies, ``send_flow`` sends them.
+    :class:`OAuth2` runs them with ``_flows.run`` (``API``), ``AsyncOAuth2`` with
+    ``_flows.arun`` (``AsyncAPI``).
     """
 
     def __init__(
         self,
-        pipeline: Pipeline,
+        pipeline: PipelineBase,
         client_id: str,
         authorization_url: str,
         token_url: str,
@@ -436,7 +409,11 @@ class OAuth2:
         token: Mapping[str, Any] | None = None,
         on_token: TokenCallback | None = None,
     ) -> None:
-        scopes = [scope] if isinstance(scope, str) else list(scope) if scope else None
+        from oauthlib.oauth2 import (  # type: ignore[import-untyped,unused-ignore]
+            WebApplicationClient,
+        )
+
+        self._scopes = [scope] if isinstance(scope, str) else list(scope) if scope else None
         self._pipeline = pipeline
         self.client_id = client_id
         self._authorize_endpoint = authorization_url
@@ -445,12 +422,10 @@ class OAuth2:
         self._client_secret = _secrets.check("client_secret", client_secret)
         _secrets.register(client_secret, basic_user=client_id)
         self._on_token = on_token
-        self._status: int | None = None
         self._token: dict[str, Any] | None = None
+        self._state: str | None = None
         self._verifier: str | None = None  # PKCE: made by authorization_url, used once
-        self._oauth: Any = _pipeline_session(pipeline, client_id, redirect_uri, scopes)
-        for hook in ("access_token_response", "refresh_token_response"):
-            self._oauth.register_compliance_hook(hook, self._note_status)
+        self._client: Any = WebApplicationClient(client_id)
         if token is not None:
             self._adopt(dict(token), notify=False)
 
@@ -473,101 +448,103 @@ class OAuth2:
         ``extra`` adds query parameters (``prompt="consent"``...). Each call starts a new
         authorization (new state, new verifier).
         """
+        from oauthlib.common import generate_token  # type: ignore[import-untyped,unused-ignore]
+
         self._verifier = verifier = _random.token_urlsafe(48)  # 64 chars, RFC 7636 alphabet
         digest = hashlib.sha256(verifier.encode("ascii")).digest()
         challenge = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-        url, state = self._call(
-            lambda: self._oauth.authorization_url(
+        self._state = state = generate_token()
+        url = self._call(
+            lambda: self._client.prepare_request_uri(
                 self._authorize_endpoint,
+                redirect_uri=self.redirect_uri,
+                scope=self._scopes,
+                state=state,
                 code_challenge=challenge,
                 code_challenge_method="S256",
                 **extra,
             ),
-            self._authorize_endpoint,
         )
         return str(url), str(state)
 
-    def fetch_token(self, authorization_response: str) -> dict[str, Any]:
-        """Trade the redirect URL (``...?code=...&state=...``) for a token, and start using it.
+    def fetch_token_flow(self, authorization_response: str) -> Flow[dict[str, Any]]:
+        """The exchange of the redirect URL for a token, as a flow (see ``_flows``).
 
-        Checks ``state``, sends the PKCE verifier, installs the access token on the ``API``
-        with this object as its renewal, calls ``on_token`` and returns the token.
+        Checks ``state``, sends the PKCE verifier, installs the access token with this
+        object as its renewal, calls ``on_token``; its result is the token.
         """
         verifier = self._verifier
         if verifier is None:
             raise OAuth2Error("invalid_request", "call authorization_url() first")
-        token = self._call(
-            lambda: self._oauth.fetch_token(
-                self.token_url,
-                authorization_response=authorization_response,
-                client_secret=self._client_secret,
-                include_client_id=True,
-                code_verifier=verifier,
-                **self._request_options(),
-            ),
-            self.token_url,
-            authorization_response,
-        )
+
+        def prepare() -> str:
+            _secure(self.token_url)
+            self._client.parse_request_uri_response(authorization_response, state=self._state)
+            options: dict[str, Any] = {"code_verifier": verifier}
+            if self._client_secret is not None:
+                options["client_secret"] = self._client_secret
+            body: str = self._client.prepare_request_body(
+                code=self._client.code, body="", redirect_uri=self.redirect_uri,
+                include_client_id=True, **options)
+            return body
+
+        token = yield from self._token_flow(self._call(prepare))
         self._verifier = None  # one use only
-        return self._adopt(dict(token))
+        return self._adopt(token)
 
-    def refresh(self) -> dict[str, Any]:
-        """Get a new access token with the refresh token now; install it and return it."""
-        with self._pipeline.credentials.lock:
-            refresh_token = (self._token or {}).get("refresh_token")
-            if not refresh_token:
-                raise OAuth2Error("invalid_request", "no refresh token to refresh with")
-            token = self._call(
-                lambda: self._oauth.refresh_token(
-                    self.token_url,
-                    refresh_token=refresh_token,
-                    client_id=self.client_id,
-                    client_secret=self._client_secret,
-                    **self._request_options(),
-                ),
-                self.token_url,
-            )
-            return self._adopt(dict(token))
+    def refresh_flow(self) -> Flow[dict[str, Any]]:
+        """A refresh with the refresh token, as a flow; its result is the new token."""
+        refresh_token = (self._token or {}).get("refresh_token")
+        if not refresh_token:
+            raise OAuth2Error("invalid_request", "no refresh token to refresh with")
 
-    def renew(self, pipeline: Pipeline) -> bool:
-        """Refresh after a 401 (called by the pipeline); ``False`` without a refresh token."""
-        if not (self._token or {}).get("refresh_token"):
-            return False
-        self.refresh()
-        return True
+        def prepare() -> str:
+            _secure(self.token_url)
+            body: str = self._client.prepare_refresh_body(
+                body="", refresh_token=refresh_token, scope=self._scopes,
+                client_id=self.client_id, client_secret=self._client_secret)
+            return body
+
+        token = yield from self._token_flow(self._call(prepare))
+        token.setdefault("refresh_token", refresh_token)  # no new one given: keep the old
+        return self._adopt(token)
 
     def forget(self) -> None:
-        """Drop the tokens and the PKCE verifier, and close the token session."""
+        """Drop the tokens and the PKCE verifier."""
         self._token = None
         self._verifier = None
-        self._oauth.token = {}
-        self._oauth.close()
+        self._client.token = {}
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _request_options(self) -> dict[str, Any]:
-        # Timeouts, certificates and proxies are the pipeline's; these are only passed on.
-        return {"timeout": self._pipeline.options.timeout}
-
-    def _note_status(self, response: Any) -> Any:
-        self._status = int(response.status_code)
-        return response
+    def _token_flow(self, body: str) -> Flow[dict[str, Any]]:
+        """Post ``body`` to the token endpoint (no Losant token, answers of any status
+        handed back) and parse the answer as oauthlib does."""
+        call = _token_call(self.token_url, body)
+        response = yield from send_flow(self._pipeline, call, authorize=False,
+                                        check_status=False)
+        status = int(response.status_code)
+        text = response.text
+        token = self._call(
+            lambda: self._client.parse_request_body_response(text, scope=self._scopes),
+            status=status,
+        )
+        return dict(token)
 
     def _adopt(self, token: dict[str, Any], notify: bool = True) -> dict[str, Any]:
-        """Make ``token`` current: on the session, on the ``API``, and to ``on_token``."""
+        """Make ``token`` current: here, on the ``API``, and to ``on_token``."""
         access = token.get("access_token")
         if not access:
             raise OAuth2Error("invalid_token", "the token has no access_token")
         _secrets.register(token.get("refresh_token"), token.get("id_token"))
-        self._oauth.token = token
         self._token = token
         self._pipeline.credentials.install(str(access), self, None)
         if notify and self._on_token is not None:
             self._on_token(dict(token))
         return dict(token)
 
-    def _call(self, step: Callable[[], Any], *urls: str) -> Any:
-        """Run one requests-oauthlib step; its failures become ``LosantError`` subclasses.
+    def _call(self, step: Callable[[], Any], status: int | None = None) -> Any:
+        """Run one oauthlib step (no I/O); its failures become ``OAuth2Error``.
 
         Transport failures come from the pipeline already as ``LosantError`` (their messages
         name the method and path only) and pass through.
@@ -576,7 +553,6 @@ class OAuth2:
             OAuth2Error as OAuthLibError,
         )
 
-        self._status = None
         secrets = [s for s in (self._client_secret, self._verifier) if s]
         failure: errors.LosantError
         with _oauthlib_call():
@@ -584,9 +560,42 @@ class OAuth2:
                 return step()
             except OAuthLibError as exc:
                 description = _scrub(str(exc.description or ""), secrets)
-                failure = OAuth2Error(str(exc.error), description, self._status)
+                failure = OAuth2Error(str(exc.error), description, status)
             except Warning as exc:  # oauthlib: the server granted other scopes than asked
-                failure = OAuth2Error("scope_changed", str(exc), self._status)
+                failure = OAuth2Error("scope_changed", str(exc), status)
             except ValueError as exc:  # an answer that is not a token (HTML, broken JSON)
-                failure = OAuth2Error("invalid_response", type(exc).__name__, self._status)
+                failure = OAuth2Error("invalid_response", type(exc).__name__, status)
         raise failure  # outside the except blocks: no link to the original (it may hold tokens)
+
+
+class OAuth2(OAuth2Flows):
+    """OAuth 2.0 for one ``API``: authorization code with PKCE (S256), refresh tokens.
+
+    Make one with :meth:`API.oauth2`. Send the user to :meth:`authorization_url`; hand the
+    URL they are redirected back to to :meth:`fetch_token`. From then on the ``API`` sends the
+    access token, and when it is refused (401) refreshes it once with the refresh token and
+    retries. Every new token is passed to ``on_token`` so it can be saved; a saved token
+    goes back in with ``token=``.
+    """
+
+    _pipeline: Pipeline  # API.oauth2 gives it the API's pipeline
+
+    def fetch_token(self, authorization_response: str) -> dict[str, Any]:
+        """Trade the redirect URL (``...?code=...&state=...``) for a token, and start using it.
+
+        Checks ``state``, sends the PKCE verifier, installs the access token on the ``API``
+        with this object as its renewal, calls ``on_token`` and returns the token.
+        """
+        return run(self.fetch_token_flow(authorization_response), self._pipeline.perform)
+
+    def refresh(self) -> dict[str, Any]:
+        """Get a new access token with the refresh token now; install it and return it."""
+        with self._pipeline.credentials.lock:  # one refresh at a time for every thread
+            return run(self.refresh_flow(), self._pipeline.perform)
+
+    def renew(self, pipeline: Pipeline) -> bool:
+        """Refresh after a 401 (called by the pipeline); ``False`` without a refresh token."""
+        if not (self._token or {}).get("refresh_token"):
+            return False
+        self.refresh()
+        return True

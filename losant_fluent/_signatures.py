@@ -6,7 +6,8 @@ type checkers and editors that read the source see each keyword, but ``inspect.s
 ``**params``. :func:`install` (called at the end of the generated modules) puts a small
 descriptor in place of every verb; the first lookup of a verb builds its signature from its
 keyword-parameter type (``_params``), sets it as the function's ``__signature__`` and puts
-the plain function back in the class. Building all 760 signatures at import would cost more
+the plain function back in the class; the keyword types are read only when the signature
+is (not when the verb is called). Building all 760 signatures at import would cost more
 than the rest of the import, so each is built only when asked for; calling a verb is
 unchanged.
 """
@@ -78,6 +79,59 @@ def signature_of(func: Any) -> inspect.Signature:
     return plain.replace(parameters=kept + keywords)
 
 
+def _bare(func: Any) -> Any:
+    """A copy of ``func`` without its ``__signature__`` (``inspect`` would return that)."""
+    copy = types.FunctionType(func.__code__, func.__globals__, func.__name__,
+                              func.__defaults__, func.__closure__)
+    copy.__kwdefaults__ = func.__kwdefaults__
+    copy.__annotations__ = func.__annotations__
+    copy.__qualname__ = func.__qualname__
+    return copy
+
+
+class _SignatureOnDemand(inspect.Signature):
+    """A verb's signature, built (which imports ``_params``) only when first inspected.
+
+    The first lookup of a verb is usually a call: importing the keyword types then would
+    add tens of milliseconds to a process's first request of each verb. Everything
+    ``inspect`` reads goes through ``parameters`` and ``return_annotation``, built here on
+    first use; ``replace`` and pickling hand out the plain signature.
+    """
+
+    __slots__ = ("_built", "_func")
+
+    def __init__(self, func: Any) -> None:  # no super().__init__: nothing is built yet
+        self._func = func
+        self._built: inspect.Signature | None = None
+
+    def _signature(self) -> inspect.Signature:
+        built = self._built
+        if built is None:  # two threads may both build it: the results are equal
+            built = self._built = signature_of(_bare(self._func))
+        return built
+
+    @property
+    def parameters(self) -> Any:
+        return self._signature().parameters
+
+    @property
+    def return_annotation(self) -> Any:
+        return self._signature().return_annotation
+
+    # The result is a plain Signature (built already, nothing left to defer), not Self.
+    def replace(self, **changes: Any) -> inspect.Signature:  # type: ignore[override]
+        return self._signature().replace(**changes)
+
+    # copy.replace (3.13) would otherwise reach the unset base slots; a plain Signature back.
+    __replace__ = replace  # type: ignore[assignment]
+
+    def __reduce__(self) -> Any:
+        return self._signature().__reduce__()
+
+    def __repr__(self) -> str:
+        return repr(self._signature())
+
+
 class _SignedOnFirstLookup:
     """Stands for a verb in its class until first looked up (see the module docstring)."""
 
@@ -91,7 +145,7 @@ class _SignedOnFirstLookup:
     def __get__(self, instance: object, owner: type | None = None) -> Any:
         func = self.func
         if "__signature__" not in func.__dict__:
-            func.__signature__ = signature_of(func)
+            func.__signature__ = _SignatureOnDemand(func)
         setattr(self.owner, self.name, func)  # later lookups find the plain function
         return func if instance is None else types.MethodType(func, instance)
 

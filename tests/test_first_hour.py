@@ -226,6 +226,28 @@ def test_a_verb_signature_names_and_types_every_keyword(server: Any) -> None:
     assert server.requests == []
 
 
+def test_calling_a_verb_builds_no_signature_until_one_is_asked_for(emulator: Emulator) -> None:
+    # Building a signature imports every keyword type (tens of ms): a process's first call
+    # of a verb must not pay it (walk speed, issue 19), yet inspect must still see it.
+    script = (
+        "import inspect, sys\n"
+        "from losant_fluent import API\n"
+        f"api = API(url={emulator.url!r}, token={emulator.user_token()!r})\n"
+        f"devices = api.applications({emulator.application_id!r}).devices()\n"
+        "count = devices.get(perPage=5).count\n"
+        "print(count, 'losant_fluent._params' in sys.modules)\n"
+        "sig = inspect.signature(devices.get)\n"
+        "print(list(sig.parameters)[3], sig.return_annotation, repr(sig)[:10])\n"
+        "print('losant_fluent._params' in sys.modules, sig == inspect.signature(devices.get))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=True)
+    first, second, third = done.stdout.splitlines()
+    assert first.split()[1] == "False" and int(first.split()[0]) >= 1
+    assert second == "perPage Devices <Signature"
+    assert third == "True True"
+
+
 def test_async_verbs_keep_their_signature_and_stay_coroutines() -> None:
     from losant_fluent import AsyncAPI
 

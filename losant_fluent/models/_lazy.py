@@ -92,11 +92,6 @@ class Pending:
         return value
 
 
-def _pending(raw: Any) -> Any:
-    """What the JSON validator keeps for a lazy field: null as None, anything else pending."""
-    return None if raw is None else Pending(raw)
-
-
 class _LazyInJSON:
     """The mark of a lazily built field (``Annotated[X | None, LAZY, ...]``)."""
 
@@ -111,7 +106,11 @@ class _LazyInJSON:
             # The JSON as sent, built on first read; all at once when validated strictly
             # (a walk whose loop reads nested fields asks for that: ``PageWalk``).
             json_schema=core_schema.lax_or_strict_schema(
-                lax_schema=core_schema.no_info_plain_validator_function(_pending),
+                # null stays None in Rust (nullable); anything else goes straight to
+                # ``Pending``: one Python call per field rather than two (walk speed).
+                lax_schema=core_schema.nullable_schema(
+                    core_schema.no_info_plain_validator_function(Pending)
+                ),
                 strict_schema=eager,
             ),
             python_schema=eager,
