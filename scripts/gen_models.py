@@ -4,8 +4,9 @@ Run from the repository root (``datamodel-code-generator==0.89.0`` must be insta
 
     python scripts/gen_models.py
 
-The schemas are read from ``../shared/reference/losant-api/schemas`` beside the checkout
-(or from the directory given as the first argument). Three steps:
+The schemas are read from the project's own ``reference/schemas`` (refreshed by
+``scripts/refresh_reference.py``), or from the directory given as the first argument.
+Three steps:
 
 1. Each schema is cleaned in memory: prose (``description``, ``title``, examples) is
    dropped, ``#/definitions/NAME`` references become file references, malformed
