@@ -170,8 +170,8 @@ class RequestsTransport:
         if settings is None:
             if len(self._environment) >= _ORIGINS_KEPT:  # signed file URLs: many hosts
                 self._environment.clear()
-            settings = self.session.merge_environment_settings(url, {}, True, None, None)
-            self._environment[origin] = settings
+            merged = self.session.merge_environment_settings(url, {}, True, None, None)
+            settings = self._environment[origin] = dict(merged)
         return settings
 
     def close(self) -> None:
