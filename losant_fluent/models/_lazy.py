@@ -160,9 +160,12 @@ def raw_type(source: Any) -> type | None:
         source = members[0]
         while get_origin(source) is Annotated:
             source = get_args(source)[0]
-    if get_origin(source) is list:
+    origin = get_origin(source)
+    if origin is list:
         return tuple
-    if isinstance(source, type) and issubclass(source, BaseModel) and not _is_root(source):
+    # ``origin is None``: on 3.10 ``dict[str, X]`` passes ``isinstance(..., type)`` too
+    if origin is None and isinstance(source, type) and issubclass(source, BaseModel) and (
+            not _is_root(source)):
         return dict
     return None
 
