@@ -122,8 +122,8 @@ def _walk(mode: str, url: str, app: str, per_page: int, consumer: float) -> int:
                 if consumer and count % per_page == 0:
                     time.sleep(consumer)
         return count
-    if mode in ("floor", "floor-nested"):
-        return _floor_walk(mode == "floor-nested", url, app, per_page)
+    if mode in ("pydantic", "pydantic-nested"):
+        return _plain_pydantic_walk(mode == "pydantic-nested", url, app, per_page)
     if mode in ("raw", "raw-nested"):
         import requests
 
@@ -165,13 +165,12 @@ def _walk(mode: str, url: str, app: str, per_page: int, consumer: float) -> int:
     raise ValueError(mode)
 
 
-def _floor_models(nested: bool) -> Any:
-    """The least a typed walk can cost: plain pydantic models with no constraints.
+def _plain_models(nested: bool) -> Any:
+    """Plain pydantic models of a page of devices, as a hand-written typed client has them.
 
     One model per device with the fields the test data carries (no patterns, aliases only
     where the API's names differ, ``extra="ignore"``); nested objects kept as plain JSON
-    (``Any``), or as plain models for the nested-read walk. No client builds typed models
-    for less; losant-fluent's models add patterns, lengths, extra fields and lazy fields.
+    (``Any``), or as plain models for the nested-read walk.
     """
     from datetime import datetime
 
@@ -215,11 +214,11 @@ def _floor_models(nested: bool) -> Any:
     return Page
 
 
-def _floor_walk(nested: bool, url: str, app: str, per_page: int) -> int:
-    """The raw loop's requests, each page validated into :func:`_floor_models`."""
+def _plain_pydantic_walk(nested: bool, url: str, app: str, per_page: int) -> int:
+    """The raw loop's requests, each page validated into :func:`_plain_models`."""
     import requests
 
-    page_model = _floor_models(nested)
+    page_model = _plain_models(nested)
     count = page = 0
     with requests.Session() as session:
         while True:
