@@ -353,8 +353,13 @@ def _points(points: Any) -> tuple[list[dict[Any, Any]], list[Any], list[int]]:
 
 
 def _repeated(column: Any, counts: list[int]) -> Any:
-    """Each entry of ``column`` ``counts[i]`` times, indexed 0..n-1 (dtype kept)."""
-    return column.repeat(counts).reset_index(drop=True)
+    """Each entry of ``column`` ``counts[i]`` times, indexed 0..n-1, its dtype kept.
+
+    By ``take``: ``Series.repeat`` of an object column of text gives pandas 3's ``str``,
+    where the column built whole (times that cannot be read as times) stays ``object``."""
+    from numpy import arange, repeat  # pandas' own dependency
+
+    return column.take(repeat(arange(len(counts)), counts)).reset_index(drop=True)
 
 
 def _last_values(pd: Any, result: Any, progress: bool, names: Mapping[str, str]) -> Any:
