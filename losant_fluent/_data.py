@@ -317,7 +317,7 @@ def _time_series_frame(pd: Any, raw: Any, names: Mapping[str, str]) -> Any:
         per_device.append(sum(counts))
     return pd.DataFrame(
         {
-            "time": _repeated(_times(pd, stamps), per_point),
+            "time": _point_times(pd, stamps, per_point),
             "device_id": _repeated(_text(pd, ids), per_device),
             "device_name": _repeated(_text(pd, shown), per_device),
             "attribute": _text(pd, list(chain.from_iterable(datas))),
@@ -352,14 +352,31 @@ def _points(points: Any) -> tuple[list[dict[Any, Any]], list[Any], list[int]]:
     return datas, times, counts
 
 
-def _repeated(column: Any, counts: list[int]) -> Any:
-    """Each entry of ``column`` ``counts[i]`` times, indexed 0..n-1, its dtype kept.
+def _point_times(pd: Any, stamps: list[Any], counts: list[int]) -> Any:
+    """The time column: each point's time ``counts[i]`` times, as ``_times`` reads them.
+
+    Times as text (as Losant writes them) are parsed once each: the devices of an answer
+    usually share their times (one per resolution step), and before pandas 3 parsing is
+    most of the frame's cost. Only text is matched up, so ``1``, ``1.0`` and ``True`` (or
+    ``None`` and NaN) are never taken for one another. Whether the column is read as times
+    at all depends on the set of values, which is the same either way."""
+    if set(map(type, stamps)) == {str}:
+        first: dict[str, int] = {}
+        positions: Any = [first.setdefault(stamp, len(first)) for stamp in stamps]
+        return _repeated(_times(pd, list(first)), counts, positions)
+    return _repeated(_times(pd, stamps), counts)
+
+
+def _repeated(column: Any, counts: list[int], positions: Any = None) -> Any:
+    """Entry ``positions[i]`` of ``column`` (the ``i``-th by default) ``counts[i]`` times,
+    indexed 0..n-1, its dtype kept.
 
     By ``take``: ``Series.repeat`` of an object column of text gives pandas 3's ``str``,
     where the column built whole (times that cannot be read as times) stays ``object``."""
     from numpy import arange, repeat  # pandas' own dependency
 
-    return column.take(repeat(arange(len(counts)), counts)).reset_index(drop=True)
+    at = arange(len(counts)) if positions is None else positions
+    return column.take(repeat(at, counts)).reset_index(drop=True)
 
 
 def _last_values(pd: Any, result: Any, progress: bool, names: Mapping[str, str]) -> Any:

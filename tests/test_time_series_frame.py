@@ -108,13 +108,13 @@ def assert_same(frame: Any, expected: Any) -> None:
 
 MIXED = document({
     A: {"name": "boiler", "tags": {}, "points": [
-        # Losant's own form, then the forms it also writes: no milliseconds, an offset,
-        # fewer digits, and no zone at all (read as UTC).
+        # Losant's own form, then other forms of ISO 8601: no milliseconds, offsets,
+        # fewer digits (a time with no zone is read as UTC: see the next test).
         {"time": "2026-01-01T00:00:00.000Z", "data": {"t": 20, "h": 40.5, "mode": "eco"}},
         {"time": "2026-01-01T00:01:00Z", "data": {"t": 21.25, "h": None}},
         {"time": "2026-01-01T02:02:00.5+02:00", "data": {"t": True, "h": 41}},
         {"time": "2026-01-01T00:03:00.25Z", "data": {}},  # no values: no row
-        {"time": "2026-01-01T00:04:00", "data": {"t": 22}},
+        {"time": "2026-01-01T00:04:00+00:00", "data": {"t": 22}},
         {"data": {"t": 23}},  # no time: NaT
         {"time": "2026-01-01T00:06:00.000Z", "data": None},
     ]},
@@ -176,6 +176,20 @@ def test_numbers_only_make_a_float_column_and_shared_times_repeat() -> None:
     frame = every_route(raw)[0]
     assert frame["value"][:3].tolist() == [20.5, 40.0, 1.0]
     assert frame.index.equals(pd.RangeIndex(len(frame)))
+
+
+def test_times_with_no_zone_are_utc() -> None:
+    raw = document({A: {"name": "n", "tags": {}, "points": [
+        {"time": "2026-01-01T00:00:00", "data": {"t": 1, "h": 2}},
+        {"time": "2026-01-01T00:00:01.5", "data": {"t": 3}},
+    ]}})
+    expected = by_hand(raw)
+    for frame in every_route(raw):
+        assert_same(frame, expected)
+        assert [str(t) for t in frame["time"]] == [
+            "2026-01-01 00:00:00+00:00", "2026-01-01 00:00:00+00:00",
+            "2026-01-01 00:00:01.500000+00:00",
+        ]
 
 
 def test_a_float_nan_among_numbers_keeps_the_column_numeric() -> None:
