@@ -355,15 +355,19 @@ def _points(points: Any) -> tuple[list[dict[Any, Any]], list[Any], list[int]]:
 def _point_times(pd: Any, stamps: list[Any], counts: list[int]) -> Any:
     """The time column: each point's time ``counts[i]`` times, as ``_times`` reads them.
 
-    Times as text (as Losant writes them) are parsed once each: the devices of an answer
-    usually share their times (one per resolution step), and before pandas 3 parsing is
-    most of the frame's cost. Only text is matched up, so ``1``, ``1.0`` and ``True`` (or
-    ``None`` and NaN) are never taken for one another. Whether the column is read as times
-    at all depends on the set of values, which is the same either way."""
+    Times written as Losant writes them (text ending in ``Z``) are parsed once each: the
+    devices of an answer usually share their times (one per resolution step), and before
+    pandas 3 parsing is most of the frame's cost. Only then: ``1``, ``1.0`` and ``True``
+    (or ``None`` and NaN) must never be taken for one another, and pandas 2 reads a time
+    with no zone in the offset of the time before it, so those are read in their order.
+    Whether the column is read as times at all depends on the set of values, which is the
+    same either way."""
     if set(map(type, stamps)) == {str}:
-        first: dict[str, int] = {}
-        positions: Any = [first.setdefault(stamp, len(first)) for stamp in stamps]
-        return _repeated(_times(pd, list(first)), counts, positions)
+        distinct = dict.fromkeys(stamps)
+        if all(stamp.endswith("Z") for stamp in distinct):
+            at = {stamp: position for position, stamp in enumerate(distinct)}
+            positions = [at[stamp] for stamp in stamps]
+            return _repeated(_times(pd, list(distinct)), counts, positions)
     return _repeated(_times(pd, stamps), counts)
 
 
