@@ -122,6 +122,8 @@ def _walk(mode: str, url: str, app: str, per_page: int, consumer: float) -> int:
                 if consumer and count % per_page == 0:
                     time.sleep(consumer)
         return count
+    if mode in ("floor", "floor-nested"):
+        return _floor_walk(mode == "floor-nested", url, app, per_page)
     if mode in ("raw", "raw-nested"):
         import requests
 
@@ -161,6 +163,83 @@ def _walk(mode: str, url: str, app: str, per_page: int, consumer: float) -> int:
             if len(body["items"]) < per_page or page * per_page >= body["totalCount"]:
                 return count
     raise ValueError(mode)
+
+
+def _floor_models(nested: bool) -> Any:
+    """The least a typed walk can cost: plain pydantic models with no constraints.
+
+    One model per device with the fields the test data carries (no patterns, aliases only
+    where the API's names differ, ``extra="ignore"``); nested objects kept as plain JSON
+    (``Any``), or as plain models for the nested-read walk. No client builds typed models
+    for less; losant-fluent's models add patterns, lengths, extra fields and lazy fields.
+    """
+    from datetime import datetime
+
+    from pydantic import BaseModel, Field
+
+    class Tag(BaseModel):
+        key: str | None = None
+        value: str | None = None
+
+    class Attribute(BaseModel):
+        name: str | None = None
+        data_type: str | None = Field(None, alias="dataType")
+
+    class Connection(BaseModel):
+        connected: int | None = None
+        time: datetime | None = None
+
+    class Device(BaseModel):
+        id: str | None = None
+        device_id: str | None = Field(None, alias="deviceId")
+        application_id: str | None = Field(None, alias="applicationId")
+        creation_date: datetime | None = Field(None, alias="creationDate")
+        last_updated: datetime | None = Field(None, alias="lastUpdated")
+        name: str | None = None
+        description: str | None = None
+        device_class: str | None = Field(None, alias="deviceClass")
+        if nested:
+            tags: list[Tag] | None = None
+            attributes: list[Attribute] | None = None
+            connection_info: Connection | None = Field(None, alias="connectionInfo")
+        else:
+            tags: Any = None
+            attributes: Any = None
+            connection_info: Any = Field(None, alias="connectionInfo")
+
+    class Page(BaseModel):
+        items: list[Device]
+        count: int
+        total_count: int = Field(alias="totalCount")
+
+    return Page
+
+
+def _floor_walk(nested: bool, url: str, app: str, per_page: int) -> int:
+    """The raw loop's requests, each page validated into :func:`_floor_models`."""
+    import requests
+
+    page_model = _floor_models(nested)
+    count = page = 0
+    with requests.Session() as session:
+        while True:
+            response = session.get(
+                f"{url}/applications/{app}/devices",
+                params={"page": page, "perPage": per_page},
+                headers={"Accept": "application/json", "Authorization": f"Bearer {TOKEN}"},
+                timeout=60,
+            )
+            response.raise_for_status()
+            body = page_model.model_validate_json(response.content)
+            for item in body.items:
+                count += 1
+                if nested:
+                    assert item.tags[0].value is not None
+                    assert item.attributes[0].name
+                    assert item.connection_info.connected is not None
+            page += 1
+            if len(body.items) < per_page or page * per_page >= body.total_count:
+                return count
 
 
 def _preload() -> None:

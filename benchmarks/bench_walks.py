@@ -12,6 +12,12 @@
 * a single call (GET one device, node kept): client CPU per call, and its ratio to
   ``requests.Session`` (target: at most 1.10x).
 
+Beside them, ``floor`` and ``floor-nested``: the raw loop's requests with each page
+validated into the plainest pydantic models of the same fields (no constraints; nested
+objects as plain JSON, or as plain models when read). That is the least any walk that
+yields pydantic models per item can cost, whatever it does; a target below it needs
+items that are not built while the page is read.
+
 Walks run each in a fresh process against a loopback server in its own process (see
 ``bench_pagination.py``); CPU is ``time.process_time`` of the client process only. Best of
 ``--rounds``, rounds interleaved so machine noise hits every client alike.
@@ -31,7 +37,7 @@ import bench_calls  # noqa: E402
 import bench_pagination  # noqa: E402
 from _loopback import start_server  # noqa: E402
 
-WALKS = ("raw", "raw-nested", "fluent", "fluent-nested")
+WALKS = ("raw", "raw-nested", "floor", "floor-nested", "fluent", "fluent-nested")
 
 
 def _walks(items: int, per_page: int, rounds: int) -> dict[str, dict[str, float]]:
@@ -100,6 +106,9 @@ def main() -> None:
           f"{raw['seconds'] / best['fluent']['seconds']:.2f}x raw items/s (>= 0.80); "
           f"three nested reads {best['fluent-nested']['cpu'] / raw_nested['cpu']:.2f}x raw CPU "
           f"(<= 1.40); single call {fluent_call / raw_call:.2f}x raw CPU (<= 1.10)")
+    print("Plain pydantic models, same HTTP (the floor of a typed walk): no nested read "
+          f"{raw['seconds'] / best['floor']['seconds']:.2f}x raw items/s; three nested reads "
+          f"{best['floor-nested']['cpu'] / raw_nested['cpu']:.2f}x raw CPU")
 
 
 if __name__ == "__main__":

@@ -82,6 +82,11 @@ class RequestsTransport:
     threads sharing one ``API`` without urllib3 discarding connections. A ``session`` passed
     in is used as it is (its adapters, proxies and certificates); ``verify`` sets
     ``session.verify`` (``False``, or a CA bundle path).
+
+    The environment's proxy and CA-bundle variables (``HTTPS_PROXY``, ``NO_PROXY``,
+    ``REQUESTS_CA_BUNDLE``...) are read once per host, at the first request to it, as
+    httpx reads them once per client: reading them is a scan of the whole environment,
+    which cost a fifth of a small call when requests did it on every call.
     """
 
     def __init__(
@@ -102,6 +107,8 @@ class RequestsTransport:
         if verify is not None:
             session.verify = verify
         self.session = session
+        # requests' environment settings (proxies, verify) per origin: see the docstring
+        self._environment: dict[str, dict[str, Any]] = {}
         _deadline.watch_session(session)  # pools that tell the deadline watchdog their sockets
         _fork.register(self)
 
@@ -132,7 +139,7 @@ class RequestsTransport:
         content_type = prepared.headers.pop("Content-Type", None)
         if content_type is not None:
             prepared.headers["Content-Type"] = content_type
-        settings = session.merge_environment_settings(prepared.url, {}, True, None, None)
+        settings = self._settings(prepared.url or request.url)
         # One deadline for connect, headers and body: past it, the watchdog shuts the socket.
         watch = None if timeout is None else _deadline.watchdog.start(timeout)
         try:
@@ -156,9 +163,32 @@ class RequestsTransport:
                 _deadline.watchdog.stop(watch)
         return response
 
+    def _settings(self, url: str) -> dict[str, Any]:
+        """requests' environment settings for ``url``'s origin, read at its first request."""
+        origin = _origin(url)
+        settings = self._environment.get(origin)
+        if settings is None:
+            if len(self._environment) >= _ORIGINS_KEPT:  # signed file URLs: many hosts
+                self._environment.clear()
+            merged = self.session.merge_environment_settings(url, {}, True, None, None)
+            settings = self._environment[origin] = dict(merged)
+        return settings
+
     def close(self) -> None:
         if self.owns_session:
             self.session.close()
+
+
+_ORIGINS_KEPT = 64
+
+
+def _origin(url: str) -> str:
+    """``scheme://host:port`` of an absolute URL: the part proxies are chosen by."""
+    start = url.find("//") + 2
+    end = start
+    while end < len(url) and url[end] not in "/?#":
+        end += 1
+    return url[:end]
 
 
 def check_headers(request: HTTPRequest) -> None:
@@ -344,9 +374,27 @@ def keep_body(response: requests.Response, body: bytes) -> None:
     ``content`` once has requests keep them (and mark the body consumed) itself. ``raw``
     is left a fresh file over the body, for whoever streams a read answer.
     """
-    response.raw = io.BytesIO(body)
+    response.raw = _WholeBody(body)
     response.content  # noqa: B018 - read for its effect: requests keeps the body
     response.raw = io.BytesIO(body)
+
+
+class _WholeBody(io.BytesIO):
+    """A file over a read body that requests reads as one chunk (its ``stream``).
+
+    requests reads ``raw.stream()`` when there is one, else ``raw.read()`` 10 KiB at a
+    time; one chunk is joined without a copy, so keeping a big page costs nothing.
+    """
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__(body)
+        self._body = body
+
+    def stream(self, amt: int | None = None, decode_content: bool | None = None
+               ) -> Iterator[bytes]:
+        self.seek(0, io.SEEK_END)
+        if self._body:
+            yield self._body
 
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

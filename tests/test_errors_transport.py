@@ -149,3 +149,47 @@ def test_environment_defaults(monkeypatch: pytest.MonkeyPatch, server: Recording
     with API() as api:
         api.me().get()
     assert server.last.header("Authorization") == "Bearer env-token"
+
+
+# -- proxies from the environment ----------------------------------------------------------
+# A plain-http forward proxy gets the request in absolute form (``GET http://host/path``); a
+# recording server on 127.0.0.1 stands in for it, and the API's own host (127.0.0.2, where
+# nothing listens) is reached only through it.
+
+
+@pytest.fixture
+def no_proxy_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy",
+                 "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_http_proxy_from_the_environment_carries_the_request(
+    no_proxy_variables: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with RecordingServer() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        with API(url="http://127.0.0.2:9", token="tok-PROXIED") as api:
+            assert api.me().get().raw_json() == {"success": True}
+            api.me().get()
+        assert [r.target.split("?")[0] for r in proxy.requests] == ["http://127.0.0.2:9/me"] * 2
+        assert proxy.last.header("Authorization") == "Bearer tok-PROXIED"
+
+
+def test_proxy_variables_are_read_once_per_host_at_its_first_request(
+    no_proxy_variables: None, monkeypatch: pytest.MonkeyPatch, server: RecordingServer
+) -> None:
+    """As httpx reads them once per client: a change reaches the next ``API`` made."""
+    with RecordingServer() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        host = server.url.replace("127.0.0.1", "127.0.0.3")  # no NO_PROXY match either way
+        with API(url=server.url.replace("127.0.0.1", "localhost"), token="t") as api:
+            monkeypatch.setenv("NO_PROXY", "localhost")
+            api.me().get()  # first request to localhost: NO_PROXY read now, so direct
+            monkeypatch.delenv("NO_PROXY")
+            api.me().get()  # still direct: read once for this host
+        assert proxy.requests == [] and len(server.requests) == 2
+        with API(url=host, token="t") as api:
+            api.me().get()  # another host: its first request reads HTTP_PROXY
+        assert [r.target.split("?")[0] for r in proxy.requests] == [f"{host}/me"]
+        assert len(server.requests) == 2
