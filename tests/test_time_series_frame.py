@@ -192,6 +192,19 @@ def test_times_with_no_zone_are_utc() -> None:
         ]
 
 
+def test_zone_less_times_among_offsets_read_as_pandas_reads_the_column() -> None:
+    # pandas 2 reads a time with no zone in the offset of the time before it in the column
+    # (pandas 3 as UTC): whichever it is, the table's times are pandas' reading of the
+    # column of one time per row, in order, even where a time repeats.
+    times = ["2026-01-01T00:00:00+02:00", "2026-01-01T00:00:04", "2026-01-01T00:00:00Z",
+             "2026-01-01T00:00:04"]
+    raw = document({A: {"name": "n", "tags": {}, "points": [
+        {"time": t, "data": {"t": 1, "h": 2}} for t in times]}})
+    column = pd.to_datetime([t for t in times for _ in range(2)], utc=True, format="ISO8601")
+    for frame in every_route(raw):
+        assert frame["time"].tolist() == list(column.as_unit("ms"))
+
+
 def test_a_float_nan_among_numbers_keeps_the_column_numeric() -> None:
     raw = document({A: {"name": "n", "tags": {}, "points": [
         {"time": "2026-01-01T00:00:00.000Z", "data": {"t": 1, "h": math.nan}},
@@ -210,6 +223,18 @@ def test_times_that_are_not_times_are_kept_as_sent() -> None:
         assert str(frame["time"].dtype) == "object"
         assert frame["time"].tolist() == ["2026-01-01T00:00:00.000Z"] * 2 + ["soon"]
         assert frame["value"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_the_time_of_a_point_with_no_values_has_no_say() -> None:
+    raw = document({A: {"name": "n", "tags": {}, "points": [
+        {"time": "2026-01-01T00:00:00.000Z", "data": {"t": 1}},
+        {"time": "soon", "data": {}},
+        {"time": {"odd": 1}, "data": None},
+        {"time": "2026-01-01T00:00:01.000Z", "data": {"t": 2}},
+    ]}})
+    for frame in every_route(raw):
+        assert_same(frame, by_hand(raw))
+        assert str(frame["time"].dtype) == TIME and len(frame) == 2
 
 
 def test_what_is_not_a_point_is_skipped() -> None:
