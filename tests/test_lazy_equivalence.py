@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from losant_fluent.models import Devices, LosantModel
 from losant_fluent.models._generated import SCHEMAS
-from losant_fluent.models._lazy import Pending
+from losant_fluent.models._lazy import _UNBUILT, Pending, pending_json
 from losant_fluent.models._registry import model_for
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
@@ -90,7 +90,10 @@ def _nested_lazy_models(model: Any) -> list[Any]:
 
 
 def _has_pending(model: Any) -> bool:
-    return any(type(value) is Pending for value in model.__dict__.values())
+    """Whether a lazy field of ``model`` still holds JSON (unread, whatever form it is in)."""
+    return any(type(value) is Pending and value.value is _UNBUILT
+               or pending_json(model, name) is not None
+               for name, value in model.__dict__.items())
 
 
 @pytest.mark.parametrize("name", sorted(examples()))
@@ -167,6 +170,40 @@ def test_del_and_assignment_behave_as_on_eager_models(name: str) -> None:
         setattr(lazy, field, value)
         assert getattr(lazy, field) is value
         assert lazy == eager
+
+
+def test_values_written_by_hand_are_kept_as_they_are_even_when_they_look_like_json() -> None:
+    """A tuple or a dict you put in a lazy field is a value, as in an eager model: never JSON
+    to build (an unread field keeps its JSON in those forms)."""
+    body = json.dumps({"name": "boiler", "tags": [], "connectionInfo": {"connected": 1}})
+    tags, info = ({"key": "floor"},), {"connected": 0}
+    for make in (lambda: Devices.model_validate_json(f'{{"items": [{body}]}}').items[0],
+                 lambda: model_for("device").model_validate(json.loads(body))):
+        device = make()
+        device.tags, device.connection_info = tags, info  # assignment, not validated
+        assert device.tags is tags and device.connection_info is info
+        copied = make().model_copy(update={"tags": tags, "connection_info": info})
+        assert copied.tags is tags and copied.connection_info is info
+        built = type(make()).model_construct(tags=tags, connection_info=info)
+        assert built.tags is tags and built.connection_info is info
+        # an empty list read, then a dict appended: the same list, read back as it is
+        device = make()
+        device.tags.append({"key": "by-hand"})
+        assert device.tags == [{"key": "by-hand"}] and type(device.tags[0]) is dict
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # the same warnings as the eager dump
+def test_json_of_an_unexpected_kind_in_a_lazy_field_reads_as_the_lenient_eager_read() -> None:
+    from losant_fluent.models._registry import parse_response, parse_response_json
+
+    for odd in ({"tags": {"key": "floor"}}, {"tags": "floor"}, {"connectionInfo": [1, 2]},
+                {"connectionInfo": "yes"}, {"tags": [{"key": 5}], "connectionInfo": {"x": 1}}):
+        body = json.dumps({"items": [{"name": "boiler", **odd}]}).encode()
+        lazy = parse_response_json("devices", body, None).items[0]
+        eager = parse_response("devices", json.loads(body), None).items[0]
+        same_shape(lazy, eager, repr(odd))
+        assert lazy.tags is lazy.tags and lazy.connection_info is lazy.connection_info
+        assert lazy.model_dump() == eager.model_dump()
 
 
 # -- empty objects and lists, in every lazy field of every model ----------------------------

@@ -26,7 +26,7 @@ import inspect
 import re
 import sys
 import types
-from collections.abc import ItemsView, Iterable, Iterator, KeysView, ValuesView
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from datetime import datetime
 from typing import (
     TYPE_CHECKING,
@@ -52,6 +52,7 @@ from ._types import keys_of
 
 if TYPE_CHECKING:
     import requests
+    from typing_extensions import Self
 
 class _Raw(enum.Enum):
     """Stands for "the JSON of the response body", decoded only when ``raw_json()`` asks."""
@@ -157,6 +158,28 @@ class LosantModel(PagedResultMixin, BaseModel, metaclass=_compat.ShortDirMeta): 
             _lazy.materialize(self)
             _lazy.materialize(other)
         return super().__eq__(other)
+
+    def __copy__(self) -> Self:
+        """A shallow copy sharing the built models of lazy fields, as an eager copy does."""
+        _lazy.materialize(self)
+        return super().__copy__()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name in type(self).__losant_lazy__:  # an assigned tuple or dict is not JSON
+            _lazy.keep_assigned(self, (name,))
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copied = super().model_copy(update=update, deep=deep)
+        if update:  # written directly by pydantic: values, never JSON to build
+            _lazy.keep_assigned(copied, update)
+        return copied
+
+    @classmethod
+    def model_construct(cls, _fields_set: set[str] | None = None, **values: Any) -> Self:
+        model = super().model_construct(_fields_set, **values)
+        _lazy.keep_assigned(model, cls.__losant_lazy__)  # values given, never JSON to build
+        return model
 
     def __getstate__(self) -> dict[Any, Any]:
         """Pickle the built models of lazy fields, as an eager model pickles them."""

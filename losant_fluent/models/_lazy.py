@@ -7,16 +7,21 @@ that holds models (``connection_info``, ``tags``...) is marked :data:`LAZY` by t
 generator, and:
 
 * when a response is validated from its JSON bytes (``model_validate_json``, the path every
-  response takes), the field keeps the plain JSON it was sent, wrapped in a
-  :class:`Pending` (so ``{}`` or ``[]`` waiting to be built is never mistaken for a value
-  that is built already);
+  response takes), the field keeps the plain JSON it was sent, in a form no built value
+  takes, so ``{}`` or ``[]`` waiting to be built is never mistaken for a built value: a
+  list field keeps its JSON array as a ``tuple`` (a built list is a ``list``), a model
+  field its JSON object as a ``dict`` (a built one is a model), both made in pydantic-core
+  with no Python call; any other field, or JSON of an unexpected kind, a :class:`Pending`.
+  A built value that would look unbuilt (a leniently kept dict, a tuple you assign) is
+  kept in a built :class:`Pending` instead;
 * the first time the field is read, :class:`LazyField` builds its models (validated as
   usual; a value that does not match its schema is built leniently, as a whole response
   would be) under a lock, once: every thread, and every copy made before the read, gets
   the same object, as they would from an eager model;
 * ``model_dump``, ``==``, ``repr``, ``dict(model)``, copies and pickling see the models,
-  built or not: nothing outside this module can tell a lazy field from an eager one
-  (except ``vars()``/``__dict__``, which show the :class:`Pending` of an unread field).
+  built or not (a copy builds them first, so it shares them as an eager copy does):
+  nothing outside this module can tell a lazy field from an eager one (except
+  ``vars()``/``__dict__``, which show the JSON of an unread field).
 
 Validating Python data (``Device(...)``, ``model_validate(dict)``, request bodies) builds
 everything at once, as before: only the JSON fast path is lazy. So does validating JSON
@@ -30,8 +35,9 @@ are one shape of a union, since pydantic tells union shapes apart by their neste
 from __future__ import annotations
 
 import threading
+import types
 from collections.abc import Callable
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Union, get_args, get_origin
 
 from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
@@ -39,7 +45,10 @@ from pydantic_core import core_schema
 
 from . import _compat
 
-__all__ = ["LAZY", "LazyField", "Pending", "install", "materialize", "pending_json", "was_read"]
+__all__ = [
+    "LAZY", "LazyField", "Pending", "install", "keep_assigned", "materialize", "pending_json",
+    "was_read",
+]
 
 # Held while one field's models are built: concurrent first reads of a field build it
 # once. One lock for all fields: a build is pure Python work, so threads could not build
@@ -102,20 +111,28 @@ class _LazyInJSON:
         self, source: Any, handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
         eager = handler(source)
+        pending = core_schema.no_info_plain_validator_function(Pending)
+        raw = raw_type(source)
+        kept: core_schema.CoreSchema
+        if raw is tuple:  # a JSON array stays an array (a tuple), made in Rust
+            kept = core_schema.union_schema(
+                [core_schema.tuple_schema([core_schema.any_schema()], variadic_item_index=0),
+                 pending], mode="left_to_right")
+        elif raw is dict:  # a JSON object stays an object (a dict), made in Rust
+            kept = core_schema.union_schema([core_schema.dict_schema(), pending],
+                                            mode="left_to_right")
+        else:
+            kept = pending
         return core_schema.json_or_python_schema(
             # The JSON as sent, built on first read; all at once when validated strictly
-            # (a walk whose loop reads nested fields asks for that: ``PageWalk``).
+            # (a walk whose loop reads nested fields asks for that: ``PageWalk``). null
+            # stays None in Rust (nullable).
             json_schema=core_schema.lax_or_strict_schema(
-                # null stays None in Rust (nullable); anything else goes straight to
-                # ``Pending``: one Python call per field rather than two (walk speed).
-                lax_schema=core_schema.nullable_schema(
-                    core_schema.no_info_plain_validator_function(Pending)
-                ),
-                strict_schema=eager,
+                lax_schema=core_schema.nullable_schema(kept), strict_schema=eager,
             ),
             python_schema=eager,
             serialization=core_schema.wrap_serializer_function_ser_schema(
-                _serializer(source), schema=eager
+                _serializer(source, raw), schema=eager
             ),
         )
 
@@ -130,13 +147,42 @@ class _LazyInJSON:
 LAZY: Final = _LazyInJSON()
 
 
-def _serializer(source: Any) -> Callable[[Any, Any], Any]:
+def raw_type(source: Any) -> type | None:
+    """The type a field of type ``source`` keeps its unread JSON as, when no built value
+    has it: ``tuple`` for a list field, ``dict`` for a model field; else None (``Pending``).
+    """
+    while get_origin(source) is Annotated:
+        source = get_args(source)[0]
+    if get_origin(source) in (Union, types.UnionType):
+        members = [arg for arg in get_args(source) if arg is not type(None)]
+        if len(members) != 1:
+            return None
+        source = members[0]
+        while get_origin(source) is Annotated:
+            source = get_args(source)[0]
+    if get_origin(source) is list:
+        return tuple
+    if isinstance(source, type) and issubclass(source, BaseModel) and not _is_root(source):
+        return dict
+    return None
+
+
+def _is_root(cls: type[BaseModel]) -> bool:
+    from pydantic import RootModel
+
+    return issubclass(cls, RootModel)
+
+
+def _serializer(source: Any, raw: type | None) -> Callable[[Any, Any], Any]:
     """A serializer that builds a field's models first when it still holds plain JSON."""
     builder = _Builder(source)
 
     def serialize(value: Any, write: core_schema.SerializerFunctionWrapHandler) -> Any:
-        if type(value) is Pending:  # built (once, shared with the field's read) to be written
+        kind = type(value)
+        if kind is Pending:  # built (once, shared with the field's read) to be written
             value = value.build(builder)
+        elif kind is raw:  # unread: its models, built to be written (kept by a read only)
+            value = builder(value)
         return write(value)
 
     return serialize
@@ -160,17 +206,19 @@ class _Builder:
         except Exception:  # a response's value that does not match its schema: lenient
             from ._lenient import _lenient_value
 
-            return _lenient_value(self.source, value)
+            return _lenient_value(self.source, list(value) if type(value) is tuple else value)
 
 
 class LazyField:
     """The attribute of a lazy field: builds the field's models on first read."""
 
-    __slots__ = ("_build", "name")
+    __slots__ = ("_build", "name", "raw")
 
     def __init__(self, name: str, source: Any) -> None:
         self.name = name
         self._build = _Builder(source)
+        # What the field's unread JSON is kept as (``tuple``, ``dict``), or None: Pending.
+        self.raw = raw_type(source)
 
     def __repr__(self) -> str:
         return f"<lazy field {self.name!r}>"
@@ -183,18 +231,41 @@ class LazyField:
             value = values[self.name]
         except KeyError:  # deleted: pydantic's __getattr__ says so
             raise AttributeError(self.name) from None
-        if type(value) is not Pending:
+        kind = type(value)
+        if kind is Pending:
+            built = value.value
+            if built is not _UNBUILT:  # a built value kept in a Pending (see the module)
+                return built
+        elif kind is not self.raw:  # built (never the raw type: see ``kept``)
             return value
-        built = value.build(self._build)
-        with _BUILDING:  # unless assigned meanwhile, the models replace the JSON
-            if values.get(self.name) is value:
-                values[self.name] = built
+        return self._settle(values, value)
+
+    def _settle(self, values: dict[str, Any], value: Any) -> Any:
+        """Build the unread value of the field once (any thread) and keep its models."""
+        with _BUILDING:
+            value = values.get(self.name, _UNBUILT)  # again, under the lock
+            if value is _UNBUILT:  # deleted meanwhile
+                raise AttributeError(self.name)
+            kind = type(value)
+            if kind is Pending:  # shared with copies made before the read: built once
+                built = value.build(self._build)
+            elif kind is self.raw:
+                built = self._build(value)
+            else:  # built by another thread meanwhile
+                return value
+            values[self.name] = self.kept(built)
+        return built
+
+    def kept(self, built: Any) -> Any:
+        """What the field's values hold for a built (or assigned) value ``built``."""
+        if self.raw is not None and type(built) is self.raw:  # would look unread
+            return Pending(None, built)
         return built
 
     def __set__(self, model: BaseModel, value: Any) -> None:
         # pydantic's own ``__setattr__`` writes the field values directly; this only runs
         # for ``object.__setattr__``-style writes.
-        _compat.field_values(model)[self.name] = value
+        _compat.field_values(model)[self.name] = self.kept(value)
 
     def __delete__(self, model: BaseModel) -> None:
         # ``del model.field``: pydantic deletes through ``object.__delattr__``, which
@@ -225,13 +296,37 @@ def _field_type(annotation: Any, info: Any) -> Any:
 _ANNOTATED: Any = Annotated  # subscripted with a runtime tuple above
 
 
+_FIELDS: dict[type, dict[str, LazyField]] = {}
+
+
+def _fields(cls: type) -> dict[str, LazyField]:
+    """The lazy fields of ``cls`` by name (looked up once per class)."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = {}
+        for name in getattr(cls, "__losant_lazy__", ()):
+            for klass in cls.__mro__:
+                field = klass.__dict__.get(name)
+                if isinstance(field, LazyField):
+                    found[name] = field
+                    break
+        _FIELDS[cls] = found
+    return found
+
+
+def _unread(field: LazyField, value: Any) -> bool:
+    kind = type(value)
+    return (kind is Pending and value.value is _UNBUILT) or (
+        field.raw is not None and kind is field.raw)
+
+
 def was_read(model: Any) -> bool:
     """Whether a lazy field of ``model`` holds built models (it was read, or read eagerly)."""
     values = _compat.field_values(model)
-    for name in getattr(type(model), "__losant_lazy__", ()):
+    for name, field in _fields(type(model)).items():
         value = values.get(name)
-        if value and type(value) is not Pending:  # a model, or a non-empty list of them
-            return True
+        if value and type(value) is not Pending and not _unread(field, value):
+            return True  # a model, or a non-empty list of them
     return False
 
 
@@ -242,14 +337,32 @@ def pending_json(model: BaseModel, name: str) -> Any:
     the response's single decode left it, instead of decoding the body a second time.
     """
     value = _compat.field_values(model).get(name)
-    if type(value) is Pending and value.value is _UNBUILT:
-        return value.raw
+    if type(value) is Pending:
+        return value.raw if value.value is _UNBUILT else None
+    field = _fields(type(model)).get(name)
+    if field is not None and _unread(field, value):
+        return list(value) if type(value) is tuple else value
     return None
 
 
 def materialize(model: BaseModel) -> None:
     """Build every lazy field of ``model`` that is still pending (its JSON unread)."""
     values = _compat.field_values(model)
-    for name in getattr(type(model), "__losant_lazy__", ()):
-        if type(values.get(name)) is Pending:
+    for name, field in _fields(type(model)).items():
+        if name in values and _unread(field, values[name]):
             getattr(model, name)
+
+
+def keep_assigned(model: BaseModel, names: Any) -> None:
+    """After pydantic wrote ``names`` of ``model`` directly (assignment, ``model_copy(update=)``,
+    ``model_construct``): keep a value that would look unread as the built value it is."""
+    fields = _fields(type(model))
+    if not fields:
+        return
+    values = _compat.field_values(model)
+    for name in names:
+        field = fields.get(name)
+        if field is not None and name in values:
+            value = values[name]
+            if field.raw is not None and type(value) is field.raw:
+                values[name] = Pending(None, value)
