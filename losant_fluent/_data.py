@@ -339,7 +339,7 @@ def _points(points: Any) -> tuple[list[dict[Any, Any]], list[Any], list[int]]:
         shaped = False
     if not shaped:  # anything else, one point at a time: what is not a point is skipped
         datas, times = [], []
-        for point in points if isinstance(points, list) else ():
+        for point in points if isinstance(points, (list, tuple)) else ():
             if isinstance(point, Mapping) and isinstance(point.get("data"), Mapping):
                 datas.append(dict(point["data"]))
                 times.append(point.get("time"))

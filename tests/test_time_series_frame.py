@@ -61,7 +61,7 @@ def by_hand(raw: dict[str, Any], names: dict[str, str] | None = None) -> Any:
         if name is None:
             name = (names or {}).get(device_id)
         points = device.get("points")
-        for point in points if isinstance(points, list) else []:
+        for point in points if isinstance(points, (list, tuple)) else []:
             if not isinstance(point, dict) or not isinstance(point.get("data"), dict):
                 continue
             for attribute, value in point["data"].items():
@@ -248,10 +248,13 @@ def test_what_is_not_a_point_is_skipped() -> None:
         B: "not a device",
         C: {"name": "c", "points": {"time": "2026-01-01T00:00:00.000Z", "data": {"t": 9}}},
         D: {"name": "d", "points": [{"time": "2026-01-01T00:00:02.000Z", "data": {"t": 2}}]},
+        E: {"name": "e", "points": (  # a tuple, as a lazy field keeps an unread array
+            None, {"time": "2026-01-01T00:00:03.000Z", "data": {"t": 3}})},
     })
     frame = frame_of_json(TimeSeriesData, raw)
     assert_same(frame, by_hand(raw))
-    assert frame["device_id"].tolist() == [A, D] and frame["value"].tolist() == [1.0, 2.0]
+    assert frame["device_id"].tolist() == [A, D, E]
+    assert frame["value"].tolist() == [1.0, 2.0, 3.0]
     for devices in (None, [], "x", {}):
         empty = frame_of_json(TimeSeriesData, document(devices))
         assert list(empty.columns) == COLUMNS and len(empty) == 0
