@@ -355,13 +355,13 @@ def _points(points: Any) -> tuple[list[dict[Any, Any]], list[Any], list[int]]:
 def _point_times(pd: Any, stamps: list[Any], counts: list[int]) -> Any:
     """The time column: each point's time ``counts[i]`` times, as ``_times`` reads them.
 
-    Times written as Losant writes them (text ending in ``Z``) are parsed once each: the
-    devices of an answer usually share their times (one per resolution step), and before
-    pandas 3 parsing is most of the frame's cost. Only then: ``1``, ``1.0`` and ``True``
-    (or ``None`` and NaN) must never be taken for one another, and pandas 2 reads a time
-    with no zone in the offset of the time before it, so those are read in their order.
-    Whether the column is read as times at all depends on the set of values, which is the
-    same either way."""
+    When every time is text in UTC (``...Z``, as Losant writes them), each distinct time is
+    parsed once: the devices of an answer usually share their times (one per resolution
+    step), and before pandas 3 parsing is most of the frame's cost. Other columns are read
+    point by point, in order: ``1``, ``1.0`` and ``True`` (or ``None`` and NaN) must not be
+    taken for one another, and pandas 2 reads a time with no zone in the offset of the time
+    before it. Whether the column is read as times at all depends on the set of values,
+    which is the same either way."""
     if set(map(type, stamps)) == {str}:
         distinct = dict.fromkeys(stamps)
         if all(stamp.endswith("Z") for stamp in distinct):
