@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from itertools import chain
 from typing import Any, get_args, get_origin
 
 from ._progress import need
@@ -292,36 +293,94 @@ def _time_series(pd: Any, result: Any, progress: bool, names: Mapping[str, str])
 
 def _time_series_frame(pd: Any, raw: Any, names: Mapping[str, str]) -> Any:
     devices = raw.get("devices") if isinstance(raw, Mapping) else None
-    times: list[Any] = []
-    ids: list[str] = []
+    stamps: list[Any] = []  # one time per point that has values
+    datas: list[dict[Any, Any]] = []  # that point's values
+    per_point: list[int] = []  # how many
+    ids: list[str] = []  # one id and name per device that has values
     shown: list[Any] = []
-    attributes: list[str] = []
-    values: list[Any] = []
-    # One pass, a point at a time (its attributes added as whole lists): this loop is most
-    # of the cost of a big frame.
-    for device_id, device in (devices or {}).items():
-        device = device if isinstance(device, Mapping) else {}
+    per_device: list[int] = []
+    # A column holds one entry per value, but a time, an id and a name are shared by all
+    # the values of a point or device: each is read (and its time parsed) once and then
+    # repeated in C. Attributes and values come out of the data objects in C as well.
+    for device_id, device in (devices.items() if isinstance(devices, Mapping) else ()):
+        if not isinstance(device, Mapping):
+            continue
+        points, times, counts = _points(device.get("points"))
+        if not points:
+            continue
         name = device.get("name")
-        name = names.get(device_id) if name is None else name
-        for point in device.get("points") or []:
-            if type(point) is not dict and not isinstance(point, Mapping):
-                continue
-            data = point.get("data") or {}
-            count = len(data)
-            times += [point.get("time")] * count
-            ids += [device_id] * count
-            shown += [name] * count
-            attributes += data.keys()
-            values += data.values()
+        stamps += times
+        datas += points
+        per_point += counts
+        ids.append(device_id)
+        shown.append(names.get(device_id) if name is None else name)
+        per_device.append(sum(counts))
     return pd.DataFrame(
         {
-            "time": _times(pd, times),
-            "device_id": _text(pd, ids),
-            "device_name": _text(pd, shown),
-            "attribute": _text(pd, attributes),
-            "value": _values(pd, values),
-        }
+            "time": _point_times(pd, stamps, per_point),
+            "device_id": _repeated(_text(pd, ids), per_device),
+            "device_name": _repeated(_text(pd, shown), per_device),
+            "attribute": _text(pd, list(chain.from_iterable(datas))),
+            "value": _values(pd, list(chain.from_iterable(map(dict.values, datas)))),
+        },
+        copy=False,
     )
+
+
+def _points(points: Any) -> tuple[list[dict[Any, Any]], list[Any], list[int]]:
+    """The data objects of a device's points that hold values, their times and sizes."""
+    if not points:
+        return [], [], []
+    try:  # the usual shape: a list of {"time": ..., "data": {...}}, read in comprehensions
+        datas = [point["data"] for point in points]
+        times = [point["time"] for point in points]
+        shaped = set(map(type, datas)) == {dict}
+    except (TypeError, KeyError, IndexError):
+        shaped = False
+    if not shaped:  # anything else, one point at a time: what is not a point is skipped
+        datas, times = [], []
+        for point in points if isinstance(points, (list, tuple)) else ():
+            if isinstance(point, Mapping) and isinstance(point.get("data"), Mapping):
+                datas.append(dict(point["data"]))
+                times.append(point.get("time"))
+    counts = list(map(len, datas))
+    if 0 in counts:  # a point with no values has no row (nor its time a say in the dtype)
+        kept = [i for i, count in enumerate(counts) if count]
+        datas, times, counts = [datas[i] for i in kept], [times[i] for i in kept], [
+            counts[i] for i in kept
+        ]
+    return datas, times, counts
+
+
+def _point_times(pd: Any, stamps: list[Any], counts: list[int]) -> Any:
+    """The time column: each point's time ``counts[i]`` times, as ``_times`` reads them.
+
+    When every time is text in UTC (``...Z``, as Losant writes them), each distinct time is
+    parsed once: the devices of an answer usually share their times (one per resolution
+    step), and before pandas 3 parsing is most of the frame's cost. Other columns are read
+    point by point, in order: ``1``, ``1.0`` and ``True`` (or ``None`` and NaN) must not be
+    taken for one another, and pandas 2 reads a time with no zone in the offset of the time
+    before it. Whether the column is read as times at all depends on the set of values,
+    which is the same either way."""
+    if set(map(type, stamps)) == {str}:
+        distinct = dict.fromkeys(stamps)
+        if all(stamp.endswith("Z") for stamp in distinct):
+            at = {stamp: position for position, stamp in enumerate(distinct)}
+            positions = [at[stamp] for stamp in stamps]
+            return _repeated(_times(pd, list(distinct)), counts, positions)
+    return _repeated(_times(pd, stamps), counts)
+
+
+def _repeated(column: Any, counts: list[int], positions: Any = None) -> Any:
+    """Entry ``positions[i]`` of ``column`` (the ``i``-th by default) ``counts[i]`` times,
+    indexed 0..n-1, its dtype kept.
+
+    By ``take``: ``Series.repeat`` of an object column of text gives pandas 3's ``str``,
+    where the column built whole (times that cannot be read as times) stays ``object``."""
+    from numpy import arange, repeat  # pandas' own dependency
+
+    at = arange(len(counts)) if positions is None else positions
+    return column.take(repeat(at, counts)).reset_index(drop=True)
 
 
 def _last_values(pd: Any, result: Any, progress: bool, names: Mapping[str, str]) -> Any:

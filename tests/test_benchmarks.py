@@ -47,6 +47,9 @@ def test_bench_models_prints_every_measure() -> None:
                  "parse_response_json, eager", "loads (pydantic-core, 1,000 devices)",
                  "import every model", "  its peak RSS, MB"):
         assert re.search(rf"^{re.escape(name)}\s+[\d.]+$", out, re.M), out
+    if "pandas not installed" not in out:  # the time series frame beside the loop, and how far
+        assert re.search(r"^to_pandas, time series \(30,000 values\)\s+[\d.]+$", out, re.M), out
+        assert re.search(r"^  to_pandas / hand-written loop\s+[\d.]+x$", out, re.M), out
 
 
 def test_bench_dask_prints_every_figure() -> None:
