@@ -319,3 +319,27 @@ def test_a_time_series_frame_is_built_from_the_single_decode_of_its_body(
     assert len(read.devices) == 5  # read first: the models are built, the body decoded again
     pd.testing.assert_frame_equal(to_pandas(read), expected)
     assert decodes == [content]
+
+
+# -- results from the wire compare by their data ------------------------------------------
+
+
+def test_results_of_equal_json_are_equal_whatever_response_they_came_from(emulator: Any) -> None:
+    """A result carries its response, raw JSON and pager; ``==`` looks at its data only,
+    as it does for the model validated from the same JSON."""
+    from losant_fluent import API
+
+    api = API(url=emulator.url).login_user(emulator.user_email, emulator.user_password)
+    device = api.applications(emulator.application_id).devices(emulator.device_id)
+    first, second = device.get(), device.get()
+    assert first.http_response() is not second.http_response()
+    assert first == second and not (first != second)
+    eager = type(first).model_validate(first.raw_json())
+    assert first == eager and eager == first
+    assert first == pickle.loads(pickle.dumps(first)) == copy.copy(first)
+    pages = [api.applications(emulator.application_id).devices().get(perPage=1)
+             for _ in range(2)]
+    assert pages[0] == pages[1] == Devices.model_validate(pages[0].raw_json())
+    second.name = f"{first.name}-renamed"  # and different data is still different
+    assert first != second and not (first == second)
+    assert first != type(first).model_validate({**first.raw_json(), "extraKey": 1})

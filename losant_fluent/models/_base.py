@@ -154,10 +154,14 @@ class LosantModel(PagedResultMixin, BaseModel, metaclass=_compat.ShortDirMeta): 
         return _lazy.was_read(self)
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, BaseModel):  # compare built models, never their plain JSON
-            _lazy.materialize(self)
-            _lazy.materialize(other)
-        return super().__eq__(other)
+        """Equal data: fields and unknown keys, as pydantic compares them, but not where a
+        result came from (its response, raw JSON and pager): two answers of the same JSON
+        are equal, and equal to the model validated from that JSON."""
+        if not isinstance(other, BaseModel):
+            return NotImplemented
+        _lazy.materialize(self)  # compare built models, never their plain JSON
+        _lazy.materialize(other)
+        return _compat.equal_data(self, other, "_losant_")
 
     def __copy__(self) -> Self:
         """A shallow copy sharing the built models of lazy fields, as an eager copy does."""

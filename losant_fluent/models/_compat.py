@@ -17,6 +17,7 @@ from pydantic import BaseModel, TypeAdapter
 
 __all__ = [
     "ShortDirMeta",
+    "equal_data",
     "field_values",
     "private_state",
     "python_validator",
@@ -60,6 +61,38 @@ def set_extra(model: BaseModel, extras: dict[str, Any]) -> None:
         extra = {}
         object.__setattr__(model, "__pydantic_extra__", extra)
     extra.update(extras)
+
+
+_MISSING = object()
+
+
+def equal_data(model: BaseModel, other: BaseModel, bookkeeping: str) -> bool:
+    """pydantic's ``BaseModel.__eq__``, leaving out the private values whose key starts with
+    ``bookkeeping`` (a result's response, raw JSON and pager: where it came from, not what
+    it holds), so two answers of equal JSON are equal, and equal to the model validated
+    from that JSON.
+
+    Relies on: ``__pydantic_generic_metadata__["origin"]`` (generic models compare by
+    origin), ``__pydantic_private__`` and ``__pydantic_extra__`` being dicts or None, and
+    field values living in ``__dict__``: what pydantic's own ``__eq__`` compares.
+    """
+    own_type = model.__pydantic_generic_metadata__["origin"] or type(model)
+    other_type = other.__pydantic_generic_metadata__["origin"] or type(other)
+    if own_type is not other_type:
+        return False
+    if _kept(model.__pydantic_private__, bookkeeping) != _kept(
+            other.__pydantic_private__, bookkeeping):
+        return False
+    if (model.__pydantic_extra__ or {}) != (other.__pydantic_extra__ or {}):
+        return False
+    values, others = model.__dict__, other.__dict__
+    return all(values.get(name, _MISSING) == others.get(name, _MISSING)
+               for name in type(model).model_fields)
+
+
+def _kept(private: dict[str, Any] | None, bookkeeping: str) -> dict[str, Any]:
+    return {key: value for key, value in (private or {}).items()
+            if not key.startswith(bookkeeping)}
 
 
 def python_validator(tp: Any) -> Callable[[Any], Any]:
