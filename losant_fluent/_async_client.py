@@ -149,8 +149,7 @@ class AsyncAPI(ClientBase, AsyncRoot):
         if verify is not None:
             # The token endpoint's own certificate rule: a pipeline over a transport of its
             # own that shares this API's credentials and options.
-            pipeline = AsyncPipeline(pipeline.url, HTTPXTransport(verify=verify),
-                                     pipeline.credentials, pipeline.options)
+            pipeline = pipeline.companion(HTTPXTransport(verify=verify))  # closed by aclose
         flow = OAuth2Flows(pipeline, client_id, authorization_url, token_url, redirect_uri,
                       scope, client_secret=client_secret, token=token, on_token=on_token)
         return AsyncOAuth2(flow, pipeline)
@@ -158,7 +157,7 @@ class AsyncAPI(ClientBase, AsyncRoot):
     async def aclose(self) -> None:
         """Forget the token and any login secrets; close the connection pool (if ours)."""
         self._pipeline.credentials.forget()
-        await self._async_pipeline.atransport.aclose()
+        await self._async_pipeline.aclose()
 
     async def __aenter__(self) -> Self:
         return self

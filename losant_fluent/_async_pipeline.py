@@ -28,11 +28,14 @@ __all__ = ["AsyncPipeline"]
 class _Shared:
     """What an ``AsyncAPI`` and its ``with_options`` copies share besides credentials."""
 
-    __slots__ = ("_lock", "_loop")
+    __slots__ = ("_lock", "_loop", "companions")
 
     def __init__(self) -> None:
         self._lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Transports the API made for one purpose (the token endpoint of ``oauth2(verify=)``):
+        # closed with the API's own.
+        self.companions: list[AsyncTransport] = []
 
     @property
     def renew_lock(self) -> asyncio.Lock:
@@ -64,6 +67,20 @@ class AsyncPipeline(PipelineBase):
 
     def __repr__(self) -> str:
         return f"<AsyncPipeline {self.url} {self.credentials!r}>"
+
+    def companion(self, atransport: AsyncTransport) -> AsyncPipeline:
+        """A pipeline over ``atransport`` sharing these credentials and options; the
+        transport is closed by :meth:`aclose`."""
+        self._shared.companions.append(atransport)
+        # A renewal lock of its own: a token refresh sent while this API renews must not
+        # wait for that renewal.
+        return AsyncPipeline(self.url, atransport, self.credentials, self.options)
+
+    async def aclose(self) -> None:
+        """Close the transport and every companion's."""
+        companions, self._shared.companions = self._shared.companions, []
+        for atransport in (self.atransport, *companions):
+            await atransport.aclose()
 
     def with_options(self, **changes: Any) -> AsyncPipeline:
         return AsyncPipeline(self.url, self.atransport, self.credentials,

@@ -201,3 +201,40 @@ def test_the_exchange_is_a_flow_that_yields_its_request() -> None:
         flow.close()
     assert server.to("POST", "/token") == []  # the flow itself sent nothing
     assert not api.has_token
+
+
+def test_the_token_endpoints_own_transport_is_closed_with_the_api(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from losant_fluent.transports import HTTPXTransport
+
+    closed: list[HTTPXTransport] = []
+    made: list[HTTPXTransport] = []
+    original_init, original_close = HTTPXTransport.__init__, HTTPXTransport.aclose
+
+    def init(self: HTTPXTransport, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        made.append(self)
+
+    async def aclose(self: HTTPXTransport) -> None:
+        closed.append(self)
+        await original_close(self)
+
+    monkeypatch.setattr(HTTPXTransport, "__init__", init)
+    monkeypatch.setattr(HTTPXTransport, "aclose", aclose)
+    with AuthServer(client_id=CLIENT) as server:
+
+        async def go() -> None:
+            async with AsyncAPI(url=server.url) as api:
+                oauth = api.oauth2(CLIENT, f"{server.url}/authorize", f"{server.url}/token",
+                                   REDIRECT, ["all.User"], verify=True)
+                url, _ = oauth.authorization_url()
+                redirected = requests.get(url, allow_redirects=False,
+                                          timeout=10).headers["Location"]
+                await oauth.fetch_token(redirected)
+                assert (await api.me().get()).email == "email@example.com"
+                assert len(made) == 2 and closed == []
+            assert closed == made  # the API's transport and the token endpoint's
+            assert all(client.is_closed for transport in made for client in transport.clients)
+
+        asyncio.run(go())
