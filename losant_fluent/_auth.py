@@ -143,7 +143,7 @@ class LoginRenewal:
     for ``API``, ``alogin``/``arenew`` for ``AsyncAPI``.
     """
 
-    __slots__ = ("_kind", "_body", "_two_factor")
+    __slots__ = ("_kind", "_body", "_two_factor", "__weakref__")
 
     def __init__(
         self,
@@ -154,6 +154,9 @@ class LoginRenewal:
         self._kind = kind
         self._body: dict[str, Any] | None = body
         self._two_factor = two_factor
+        # kept scrubbed while stored here, however many secrets the process sees after
+        _secrets.register(*(body.get(name) for name in ("password", "key", "secret")),
+                          owner=self)
 
     def __repr__(self) -> str:
         state = "forgotten" if self._body is None else "kept"
@@ -420,7 +423,9 @@ class OAuth2Flows:
         self.token_url = token_url
         self.redirect_uri = redirect_uri
         self._client_secret = _secrets.check("client_secret", client_secret)
-        _secrets.register(client_secret, basic_user=client_id)
+        # kept scrubbed while these flows hold it (and the refresh token of ``_adopt``)
+        _secrets.register(client_secret, basic_user=client_id, owner=self)
+        self._token_hold: _secrets.Hold = ()
         self._on_token = on_token
         self._token: dict[str, Any] | None = None
         self._state: str | None = None
@@ -536,7 +541,9 @@ class OAuth2Flows:
         access = token.get("access_token")
         if not access:
             raise OAuth2Error("invalid_token", "the token has no access_token")
-        _secrets.register(token.get("refresh_token"), token.get("id_token"))
+        previous, self._token_hold = self._token_hold, _secrets.register(
+            token.get("refresh_token"), token.get("id_token"), owner=self)
+        _secrets.let_go(previous)  # a rotated refresh token: the newest is the one kept
         self._token = token
         self._pipeline.credentials.install(str(access), self, None)
         if notify and self._on_token is not None:

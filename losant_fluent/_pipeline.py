@@ -118,10 +118,12 @@ class Renewal(Protocol):
 class Credentials:
     """The token an ``API`` sends and how to renew it; shared with its ``with_options`` copies."""
 
-    __slots__ = ("token", "renewal", "login_result", "lock", "warned", "__weakref__")
+    __slots__ = ("token", "renewal", "login_result", "lock", "warned", "_hold", "__weakref__")
 
     def __init__(self, token: str | None = None) -> None:
-        self.token = check_token(token)
+        # the current token is kept scrubbed while these credentials live (``_secrets``)
+        self._hold: _secrets.Hold = ()
+        self.token = self._held(check_token(token))
         self.renewal: Renewal | None = None
         self.login_result: Any = None
         self.lock = threading.RLock()
@@ -139,13 +141,19 @@ class Credentials:
         """Use ``token`` from now on, renewed by ``renewal`` (``None``: no renewal)."""
         token = check_token(token)
         with self.lock:
-            self.token, self.renewal, self.login_result = token, renewal, result
+            self.token, self.renewal, self.login_result = self._held(token), renewal, result
+
+    def _held(self, token: str | None) -> str | None:
+        """``token``, kept scrubbed while these credentials live; the last one let go."""
+        previous, self._hold = self._hold, _secrets.register(token, owner=self)
+        _secrets.let_go(previous)
+        return token
 
     def forget(self) -> None:
         """Drop the token and any login secrets."""
         with self.lock:
             renewal = self.renewal
-            self.token, self.renewal, self.login_result = None, None, None
+            self.token, self.renewal, self.login_result = self._held(None), None, None
         if renewal is not None:
             renewal.forget()
 

@@ -9,8 +9,11 @@ replaced by ``***``, whoever wrote that text: a server or proxy that echoes the 
 included. :func:`check` refuses a secret with whitespace around it (pasted from a file
 with its newline) with a message that names the parameter, never the value.
 
-The registry is process-wide and bounded (the most recent :data:`MAX_SECRETS`): scrubbing
-another client's secret from an error is harmless, and renewed tokens do not pile up.
+The registry is process-wide and bounded: scrubbing another client's secret from an error
+is harmless, and renewed tokens do not pile up. A secret registered with an ``owner`` (an
+``API``'s token, the stored password of a login, an OAuth client secret) stays as long as
+its owner lives, however many come after; the others, the most recent
+:data:`MAX_SECRETS`.
 Texts too short to be secrets (under :data:`MIN_LENGTH` characters) are not scrubbed, so
 that short passwords do not garble every message.
 """
@@ -22,11 +25,14 @@ import json
 import logging
 import os
 import threading
+import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MASK", "LogFilter", "check", "register", "scrub", "scrub_bytes", "scrub_data"]
+__all__ = ["MASK", "Hold", "LogFilter", "check", "let_go", "register", "scrub", "scrub_bytes",
+           "scrub_data"]
 
 MASK = "***"
 MAX_SECRETS = 256
@@ -37,6 +43,11 @@ MIN_LENGTH = 5
 _known: OrderedDict[str, tuple[str, ...]] = OrderedDict()
 _all_forms: tuple[str, ...] = ()
 _lock = threading.Lock()
+# secret -> how many live owners hold it: never dropped while above 0.
+_pinned: dict[str, int] = {}
+# Secrets whose owner is gone, unpinned at the next register: an owner's finalizer may run
+# in any thread, inside ``_lock`` included, so it only appends (atomic) and never locks.
+_released: list[str] = []
 
 
 def _new_lock() -> None:
@@ -55,11 +66,21 @@ def _forms(secret: str) -> tuple[str, ...]:
     return tuple(sorted(forms, key=len, reverse=True))
 
 
-def register(*secrets: str | None, basic_user: str | None = None) -> None:
+# An owner's hold on its secrets: finalizers, each called once at most (early: let go).
+Hold = tuple[Callable[[], object], ...]
+
+
+def register(*secrets: str | None, basic_user: str | None = None,
+             owner: object | None = None) -> Hold:
     """Remember secrets to scrub; ``basic_user`` also covers ``user:secret`` in base64
-    (HTTP Basic authentication, as OAuth token endpoints are sent a client secret)."""
+    (HTTP Basic authentication, as OAuth token endpoints are sent a client secret).
+
+    With an ``owner``, they are kept (never dropped for newer ones) while it lives, or
+    until the returned hold is called (a replaced token: :func:`let_go`).
+    """
     global _all_forms
     values: list[str] = []
+    hold: list[Callable[[], object]] = []
     for secret in secrets:
         if not isinstance(secret, str) or len(secret) < MIN_LENGTH:
             continue
@@ -67,15 +88,43 @@ def register(*secrets: str | None, basic_user: str | None = None) -> None:
         if basic_user is not None:
             values.append(base64.b64encode(f"{basic_user}:{secret}".encode()).decode())
     if not values:
-        return
+        return ()
     with _lock:
+        while _released:
+            _unpin(_released.pop())
         for value in values:
             _known.pop(value, None)
             _known[value] = _forms(value)
-        while len(_known) > MAX_SECRETS:
-            _known.popitem(last=False)
+            if owner is not None:
+                _pinned[value] = _pinned.get(value, 0) + 1
+                hold.append(weakref.finalize(owner, _released.append, value))
+        _drop_oldest()
         forms = {form for group in _known.values() for form in group}
         _all_forms = tuple(sorted(forms, key=len, reverse=True))
+    return tuple(hold)
+
+
+def let_go(hold: Hold) -> None:
+    """End an owner's hold on its secrets early (each finalizer runs once at most)."""
+    for finalizer in hold:
+        finalizer()
+
+
+def _unpin(value: str) -> None:
+    held = _pinned.get(value, 0) - 1
+    if held > 0:
+        _pinned[value] = held
+    else:
+        _pinned.pop(value, None)
+
+
+def _drop_oldest() -> None:
+    """Drop the oldest secrets no owner holds, down to :data:`MAX_SECRETS` of them."""
+    excess = len(_known) - len(_pinned) - MAX_SECRETS
+    if excess <= 0:
+        return
+    for value in [value for value in _known if value not in _pinned][:excess]:
+        del _known[value]
 
 
 def check(name: str, value: str | None) -> str | None:

@@ -211,6 +211,47 @@ def test_refused_renewal_login_raises_and_does_not_recurse(auth: AuthServer) -> 
     ]
 
 
+def test_stored_secrets_stay_scrubbed_however_many_secrets_come_after(
+    auth: AuthServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The registry of secrets is bounded, but never drops one a live client holds: a
+    password stored for renewal, a token in use (the server echoes both here)."""
+    from losant_fluent import _secrets
+
+    api = API(url=auth.url).login_user(EMAIL, PASSWORD)
+    token_api = API(url=auth.url, token="a-token-set-by-hand-0001")
+    newer = [API(url=auth.url, token=f"a-later-token-{n:05d}")  # a process of many clients
+             for n in range(2 * _secrets.MAX_SECRETS)]
+    del newer  # gone: their tokens may be dropped, and are (the registry stays bounded)
+    for n in range(2 * _secrets.MAX_SECRETS):
+        _secrets.register(f"a-passing-secret-{n:05d}")
+    pinned = getattr(_secrets, "_pinned", {})
+    assert len(_secrets._known) <= _secrets.MAX_SECRETS + len(pinned) < 2 * _secrets.MAX_SECRETS
+    auth.password = "changed-in-the-meantime"
+    auth.expire_all()
+    caplog.set_level(logging.DEBUG, logger="losant_fluent")
+    with pytest.raises(UnauthorizedError) as caught:
+        api.me().get()  # renewal: the stored password is sent again, refused and echoed
+    assert PASSWORD in auth.requests[-1].body.decode()
+    error = caught.value
+    text = str(error) + repr(error) + str(error.body) + caplog.text
+    assert PASSWORD not in text and "***" in text
+    with pytest.raises(UnauthorizedError) as caught:
+        token_api.me().get()
+    assert "a-token-set-by-hand-0001" not in repr(caught.value.http_response().request.headers)
+
+
+def test_a_replaced_token_is_let_go_and_the_registry_stays_bounded(auth: AuthServer) -> None:
+    from losant_fluent import _secrets
+
+    api = API(url=auth.url, token="the-first-token-0001")
+    for n in range(2 * _secrets.MAX_SECRETS):  # a long-running client renewing its token
+        api.set_token(f"renewed-token-{n:05d}")
+    assert len(_secrets._pinned) < _secrets.MAX_SECRETS  # only the current one is held
+    assert len(_secrets._known) <= _secrets.MAX_SECRETS + len(_secrets._pinned)
+    assert f"renewed-token-{2 * _secrets.MAX_SECRETS - 1:05d}" in _secrets._pinned
+
+
 def test_directly_set_token_is_never_retried(auth: AuthServer) -> None:
     api = API(url=auth.url, token="user-token-unknown")
     with pytest.raises(UnauthorizedError):
