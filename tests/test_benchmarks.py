@@ -71,11 +71,21 @@ def test_bench_streams_prints_every_size() -> None:
 
 def test_bench_walks_prints_the_three_figures() -> None:
     out = _run("bench_walks.py", "--items", "2000", "--rounds", "1", "--calls", "20")
-    for mode in ("raw", "raw-nested", "fluent", "fluent-nested"):
+    for mode in ("raw", "raw-nested", "pydantic", "pydantic-nested", "fluent",
+                 "fluent-nested"):
         row = rf"^  {re.escape(mode)}\s+[\d,]+\s+[\d.]+(\s+[\d.]+x){{3}}$"
         assert re.search(row, out, re.M), out
     assert re.search(r"no nested read [\d.]+x .* three nested reads [\d.]+x .* single call "
                      r"[\d.]+x", out), out
+    assert re.search(r"Plain pydantic models, same HTTP: no nested read [\d.]+x raw items/s; "
+                     r"three nested reads [\d.]+x raw CPU", out), out
+
+
+def test_compare_walks_prints_both_versions() -> None:
+    out = _run("compare_walks.py", "--before", str(BENCHMARKS.parent), "--items", "2000",
+               "--rounds", "1")
+    for mode in ("fluent", "fluent-nested"):
+        assert re.search(rf"^  {re.escape(mode)}\s+[\d.]+x\s+[\d.]+x$", out, re.M), out
 
 
 def test_bench_limits_emulator_prints_every_figure() -> None:
