@@ -163,18 +163,22 @@ def test_async_oauth_error_answer_names_the_error_not_the_secret(
     assert SECRET not in caplog.text
 
 
+async def _sign_in_with_verify(api: AsyncAPI, server: AuthServer) -> None:
+    """OAuth sign-in of ``api`` with ``verify=`` (the token endpoint's own transport)."""
+    oauth = api.oauth2(CLIENT, f"{server.url}/authorize", f"{server.url}/token",
+                       REDIRECT, ["all.User"], verify=True)
+    url, _ = oauth.authorization_url()
+    redirected = requests.get(url, allow_redirects=False, timeout=10).headers["Location"]
+    await oauth.fetch_token(redirected)
+
+
 def test_async_oauth_with_verify_uses_a_transport_of_its_own() -> None:
     transport = CountingTransport()
     with AuthServer(client_id=CLIENT) as server:
 
         async def go() -> None:
             async with AsyncAPI(url=server.url, transport=transport) as api:
-                oauth = api.oauth2(CLIENT, f"{server.url}/authorize", f"{server.url}/token",
-                                   REDIRECT, ["all.User"], verify=True)
-                url, _ = oauth.authorization_url()
-                redirected = requests.get(url, allow_redirects=False,
-                                          timeout=10).headers["Location"]
-                await oauth.fetch_token(redirected)
+                await _sign_in_with_verify(api, server)
                 assert (await api.me().get()).email == "email@example.com"
 
         asyncio.run(go())
@@ -226,12 +230,7 @@ def test_the_token_endpoints_own_transport_is_closed_with_the_api(
 
         async def go() -> None:
             async with AsyncAPI(url=server.url) as api:
-                oauth = api.oauth2(CLIENT, f"{server.url}/authorize", f"{server.url}/token",
-                                   REDIRECT, ["all.User"], verify=True)
-                url, _ = oauth.authorization_url()
-                redirected = requests.get(url, allow_redirects=False,
-                                          timeout=10).headers["Location"]
-                await oauth.fetch_token(redirected)
+                await _sign_in_with_verify(api, server)
                 assert (await api.me().get()).email == "email@example.com"
                 assert len(made) == 2 and closed == []
             assert closed == made  # the API's transport and the token endpoint's
