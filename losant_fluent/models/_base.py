@@ -174,7 +174,8 @@ class LosantModel(PagedResultMixin, BaseModel, metaclass=_compat.ShortDirMeta): 
             _lazy.keep_assigned(self, (name,))
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        copied = super().model_copy(update=update, deep=deep)
+        # a dict: what pydantic 2.6's model_copy takes (later ones take any mapping)
+        copied = super().model_copy(update=None if update is None else dict(update), deep=deep)
         if update:  # written directly by pydantic: values, never JSON to build
             _lazy.keep_assigned(copied, update)
         return copied
