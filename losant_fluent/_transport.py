@@ -108,7 +108,7 @@ class RequestsTransport:
             session.verify = verify
         self.session = session
         # requests' environment settings (proxies, verify) per origin: see the docstring
-        self._environment: dict[str, dict[str, Any]] = {}
+        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
         _deadline.watch_session(session)  # pools that tell the deadline watchdog their sockets
         _fork.register(self)
 
@@ -164,14 +164,24 @@ class RequestsTransport:
         return response
 
     def _settings(self, url: str) -> dict[str, Any]:
-        """requests' environment settings for ``url``'s origin, read at its first request."""
-        origin = _origin(url)
-        settings = self._environment.get(origin)
+        """requests' environment settings for ``url``'s origin, read at its first request.
+
+        Merged with the session's own ``proxies``, ``verify``, ``cert`` and ``trust_env``,
+        which are part of the key: set ``api.session.verify = False`` after a certificate
+        error and the next call uses it, as it would with requests.
+        """
+        session = self.session
+        key = (_origin(url), session.verify, session.cert, session.trust_env,
+               frozenset(session.proxies.items()) if session.proxies else None)
+        try:
+            settings = self._environment.get(key)
+        except TypeError:  # a setting of a type requests takes but cannot be a key: no cache
+            return dict(session.merge_environment_settings(url, {}, True, None, None))
         if settings is None:
             if len(self._environment) >= _ORIGINS_KEPT:  # signed file URLs: many hosts
                 self._environment.clear()
-            merged = self.session.merge_environment_settings(url, {}, True, None, None)
-            settings = self._environment[origin] = dict(merged)
+            merged = session.merge_environment_settings(url, {}, True, None, None)
+            settings = self._environment[key] = dict(merged)
         return settings
 
     def close(self) -> None:

@@ -145,3 +145,18 @@ def test_verify_false_trusts_anything(
     https_url: str, no_bundle_variables: None, name_of: Any
 ) -> None:
     assert name_of(https_url, verify=False) == "over tls"
+
+
+def test_a_session_setting_changed_after_a_refusal_takes_effect_at_once(
+    https_url: str, certificates: Path, no_bundle_variables: None
+) -> None:
+    """The REPL way: a certificate error, ``api.session.verify = ...``, call again."""
+    with API(https_url, token="tok-tls", max_retries=0) as api:
+        device = api.applications(APP).devices(DEVICE)
+        with pytest.raises(lf.TransportError):
+            device.get()
+        api.session.verify = str(certificates / "ca.pem")
+        assert device.get().name == "over tls"
+        api.session.verify = True  # and back: refused again
+        with pytest.raises(lf.TransportError):
+            device.get()
