@@ -131,16 +131,7 @@ def _walk(mode: str, url: str, app: str, per_page: int, consumer: float) -> int:
         with requests.Session() as session:
             page = 0
             while True:
-                response = session.get(
-                    f"{url}/applications/{app}/devices",
-                    params={"_actions": "false", "_links": "true", "_embedded": "true",
-                            "page": page, "perPage": per_page},
-                    headers={"Accept": "application/json", "Accept-Version": "^1.31.0",
-                             "Authorization": f"Bearer {TOKEN}"},
-                    timeout=60,
-                )
-                response.raise_for_status()
-                body = response.json()
+                body = _raw_page(session, url, app, page, per_page).json()
                 for item in body["items"]:
                     count += 1
                     if nested:  # the same three nested reads as fluent-nested, on dicts
@@ -163,6 +154,20 @@ def _walk(mode: str, url: str, app: str, per_page: int, consumer: float) -> int:
             if len(body["items"]) < per_page or page * per_page >= body["totalCount"]:
                 return count
     raise ValueError(mode)
+
+
+def _raw_page(session: Any, url: str, app: str, page: int, per_page: int) -> Any:
+    """One page of devices with ``requests`` alone, as the official client asks for it."""
+    response = session.get(
+        f"{url}/applications/{app}/devices",
+        params={"_actions": "false", "_links": "true", "_embedded": "true",
+                "page": page, "perPage": per_page},
+        headers={"Accept": "application/json", "Accept-Version": "^1.31.0",
+                 "Authorization": f"Bearer {TOKEN}"},
+        timeout=60,
+    )
+    response.raise_for_status()
+    return response
 
 
 def _plain_models(nested: bool) -> Any:
@@ -215,21 +220,16 @@ def _plain_models(nested: bool) -> Any:
 
 
 def _plain_pydantic_walk(nested: bool, url: str, app: str, per_page: int) -> int:
-    """The raw loop's requests, each page validated into :func:`_plain_models`."""
+    """The raw loop's requests (:func:`_raw_page`), each page validated into
+    :func:`_plain_models`."""
     import requests
 
     page_model = _plain_models(nested)
     count = page = 0
     with requests.Session() as session:
         while True:
-            response = session.get(
-                f"{url}/applications/{app}/devices",
-                params={"page": page, "perPage": per_page},
-                headers={"Accept": "application/json", "Authorization": f"Bearer {TOKEN}"},
-                timeout=60,
-            )
-            response.raise_for_status()
-            body = page_model.model_validate_json(response.content)
+            content = _raw_page(session, url, app, page, per_page).content
+            body = page_model.model_validate_json(content)
             for item in body.items:
                 count += 1
                 if nested:

@@ -242,7 +242,6 @@ def user_login(
 ) -> tuple[LoginRenewal, str | None]:
     """A user login (``POST /auth/user``) for either client: its stored credentials, and
     a one-time code (a login with one is not renewed: the code cannot be used again)."""
-    _secrets.register(password)  # kept out of every error and log line from now on
     body: dict[str, Any] = {"email": email, "password": password}
     if requested_scopes is not None:
         body["requestedScopes"] = list(requested_scopes)
@@ -262,7 +261,8 @@ def device_login(
     requested_scopes: Sequence[str] | None = None,
 ) -> LoginRenewal:
     """A device login (``POST /auth/device``) with an access key and secret."""
-    _secrets.register(_secrets.check("key", key), _secrets.check("secret", secret))
+    _secrets.check("key", key)  # registered, kept out of errors, by ``LoginRenewal``
+    _secrets.check("secret", secret)
     body: dict[str, Any] = {"deviceId": device_id, "key": key, "secret": secret}
     if token_ttl is not None:
         body["tokenTTL"] = token_ttl

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._exceptions import InvalidResponseError, LosantError
 from ._seen import Seen, fingerprint
-from ._values import query_text
+from ._values import int_or, query_text
 from .models._types import read
 
 if TYPE_CHECKING:
@@ -50,16 +50,6 @@ _SIZE = {"page": ("perPage", 100), "offset": ("limit", 1000), "cursor": ("limit"
 # Where a model keeps its pager: in its ``__pydantic_private__`` dict, beside the response
 # (see ``models/_base.py`` for why these are not declared pydantic private attributes).
 _KEY = "_losant_pager"
-
-
-def _as_int(value: Any, default: int) -> int:
-    """``value`` as an int (query values may be given as text), else ``default``."""
-    if isinstance(value, bool):
-        return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
 
 
 def page_items(page: Any) -> list[Any]:
@@ -125,14 +115,14 @@ class Pager:
         endpoint = self.call.endpoint
         param = endpoint.keyword_params.get(name) if endpoint is not None else None
         default = param.default if param is not None else None
-        return _as_int(self.call.query_value(name), _as_int(default, fallback))
+        return int_or(self.call.query_value(name), int_or(default, fallback))
 
     def start(self) -> dict[str, Any]:
         """Where the page this pager came with starts, as the moving parameter."""
         if self.style == "page":
-            return {"page": _as_int(self.call.query_value("page"), 0)}
+            return {"page": int_or(self.call.query_value("page"), 0)}
         if self.style == "offset":
-            return {"offset": _as_int(self.call.query_value("offset"), 0)}
+            return {"offset": int_or(self.call.query_value("offset"), 0)}
         cursor = self.call.query_value("startingAfterId")
         return {"startingAfterId": cursor} if cursor is not None else {}
 
@@ -169,13 +159,13 @@ class Pager:
         total = read(page, "totalCount")
         total = total if isinstance(total, int) and not isinstance(total, bool) else None
         name = "perPage" if self.style == "page" else "limit"
-        size = _as_int(read(page, name), self._size())
+        size = int_or(read(page, name), self._size())
         if self.style == "page":
-            number = _as_int(position.get("page"), 0)
+            number = int_or(position.get("page"), 0)
             before = number * size
             following: dict[str, Any] = {"page": number + 1}
         else:
-            before = _as_int(position.get("offset"), 0)
+            before = int_or(position.get("offset"), 0)
             following = {"offset": before + count}
         reached = before + count
         if total is not None and reached < total and (count == 0 or count < size):
@@ -476,7 +466,7 @@ class PageWalk(WalkState, Iterator[Any]):
             total = read(first, "totalCount")
             total = total if isinstance(total, int) and not isinstance(total, bool) else None
             if pages and total is not None:  # pages from the page size the first page used
-                size = _as_int(read(first, "perPage") or read(first, "limit"), 0)
+                size = int_or(read(first, "perPage") or read(first, "limit"), 0)
                 total = -(-total // size) if size > 0 else None
             self._bar = progress_bar(
                 total=total,

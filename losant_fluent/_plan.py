@@ -31,6 +31,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from ._values import int_or
 from .limits import DEVICE_IDS_PER_CALL, STATES_PER_CALL, TIME_SERIES_ANSWER_BYTES
 
 __all__ = ["Partition", "Plan", "Request", "plan_of"]
@@ -186,15 +187,6 @@ def _query_value(request: Request, name: str) -> str | None:
     return None
 
 
-def _int(value: Any, default: int) -> int:
-    if isinstance(value, bool):
-        return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
 def _meta(cls: type[Any], raw: Any) -> Any:
     from ._data import frame_of_json
 
@@ -250,18 +242,18 @@ def _pages(url: str, request: Request, endpoint: Any, result: str, raw: Mapping[
     size_name = "perPage" if style == "page" else "limit"
     param = endpoint.keyword_params.get(size_name)
     fallback = {"page": 100, "offset": 1000, "cursor": 100}[style]
-    size = _int(raw.get(size_name), _int(_query_value(request, size_name),
-                                         _int(param.default if param else None, fallback)))
+    size = int_or(raw.get(size_name), int_or(_query_value(request, size_name),
+                                         int_or(param.default if param else None, fallback)))
     total = raw.get("totalCount")
     if style == "cursor" or not isinstance(total, int) or isinstance(total, bool) or size < 1:
         return [Partition(url, result, (request,), walk=style, page_size=max(size, 1))]
     per_partition = max(1, (partition_rows or size) // size)
     if style == "page":
-        first = _int(_query_value(request, "page"), 0)
+        first = int_or(_query_value(request, "page"), 0)
         positions = [{"page": n, size_name: size}
                      for n in range(first, max(first + 1, math.ceil(total / size)))]
     else:
-        first = _int(_query_value(request, "offset"), 0)
+        first = int_or(_query_value(request, "offset"), 0)
         positions = [{"offset": n, size_name: size}
                      for n in range(first, max(first + 1, total), size)]
     out = []
@@ -310,14 +302,14 @@ def _series(url: str, request: Request, result: Any, raw: Any,
             base["attributes"] = list(seen)
     aggregation = raw.get("aggregation", body.get("aggregation", "MEAN"))
     kind = aggregation.get("type") if isinstance(aggregation, Mapping) else aggregation
-    resolution = _int(raw.get("resolution"), _int(body.get("resolution"), 60_000))
+    resolution = int_or(raw.get("resolution"), int_or(body.get("resolution"), 60_000))
     step = 1 if kind == "NONE" else max(1, resolution)
     # Rows (point x attribute) each device's answer held, and the answer's bytes per row.
     rows = {device_id: sum(len((p or {}).get("data") or {}) for p in (d.get("points") or [])
                            if isinstance(p, Mapping))
             for device_id, d in devices.items() if isinstance(d, Mapping)}
     points = [len(d.get("points") or []) for d in devices.values() if isinstance(d, Mapping)]
-    limit = _int(raw.get("limit"), 0)
+    limit = int_or(raw.get("limit"), 0)
     # Raw points capped at ``limit`` per device: windows would find more than the answer.
     capped = kind == "NONE" and bool(points) and limit > 0 and max(points) >= limit
     total_rows = sum(rows.values())

@@ -9,6 +9,7 @@
 * :func:`dumps` gives the body bytes, as ``requests`` writes ``json=`` (so re-sends and
   the official client agree byte for byte).
 * :func:`loads` reads a response body: what ``json.loads`` gives, faster.
+* :func:`int_or` reads an int back from an answer or a query (text included), leniently.
 
 Values with no faithful form raise ``TypeError``/``ValueError`` naming where they were:
 NaN and infinities, naive datetimes, bytes, sets and arbitrary objects.
@@ -26,7 +27,7 @@ from typing import Any
 
 from pydantic_core import from_json
 
-__all__ = ["dumps", "epoch_ms", "iso_utc", "js_iso", "json_ready", "query_text"]
+__all__ = ["dumps", "epoch_ms", "int_or", "iso_utc", "js_iso", "json_ready", "query_text"]
 
 
 def _aware(value: datetime, where: str) -> datetime:
@@ -159,3 +160,13 @@ def loads(content: bytes) -> Any:
             return json.loads(content)
         except RecursionError:  # an answer nested thousands of levels deep
             raise ValueError("JSON nested too deeply to read") from None
+
+
+def int_or(value: Any, default: int) -> int:
+    """``value`` as an int (query values may be given as text), else ``default``."""
+    if isinstance(value, bool):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default

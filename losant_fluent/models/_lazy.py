@@ -39,7 +39,7 @@ import types
 from collections.abc import Callable
 from typing import Annotated, Any, Final, Union, get_args, get_origin
 
-from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler, RootModel
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
@@ -165,15 +165,9 @@ def raw_type(source: Any) -> type | None:
         return tuple
     # ``origin is None``: on 3.10 ``dict[str, X]`` passes ``isinstance(..., type)`` too
     if origin is None and isinstance(source, type) and issubclass(source, BaseModel) and (
-            not _is_root(source)):
+            not issubclass(source, RootModel)):
         return dict
     return None
-
-
-def _is_root(cls: type[BaseModel]) -> bool:
-    from pydantic import RootModel
-
-    return issubclass(cls, RootModel)
 
 
 def _serializer(source: Any, raw: type | None) -> Callable[[Any, Any], Any]:
@@ -299,22 +293,9 @@ def _field_type(annotation: Any, info: Any) -> Any:
 _ANNOTATED: Any = Annotated  # subscripted with a runtime tuple above
 
 
-_FIELDS: dict[type, dict[str, LazyField]] = {}
-
-
 def _fields(cls: type) -> dict[str, LazyField]:
-    """The lazy fields of ``cls`` by name (looked up once per class)."""
-    found = _FIELDS.get(cls)
-    if found is None:
-        found = {}
-        for name in getattr(cls, "__losant_lazy__", ()):
-            for klass in cls.__mro__:
-                field = klass.__dict__.get(name)
-                if isinstance(field, LazyField):
-                    found[name] = field
-                    break
-        _FIELDS[cls] = found
-    return found
+    """The lazy fields of ``cls`` by name (:func:`install` puts one on every model class)."""
+    return {name: cls.__dict__[name] for name in getattr(cls, "__losant_lazy__", ())}
 
 
 def _unread(field: LazyField, value: Any) -> bool:
