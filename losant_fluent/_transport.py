@@ -14,6 +14,7 @@ with its body read (or, with ``stream=True``, ready to be read). It raises only
 from __future__ import annotations
 
 import io
+import re
 import ssl
 import sys
 import time
@@ -192,13 +193,15 @@ class RequestsTransport:
 _ORIGINS_KEPT = 64
 
 
+# ``scheme://host:port`` of an absolute URL: the part proxies are chosen by. A regular
+# expression: one C call on the per-request path.
+_ORIGIN = re.compile(r"[^/?#]*(?://[^/?#]*)?")
+
+
 def _origin(url: str) -> str:
-    """``scheme://host:port`` of an absolute URL: the part proxies are chosen by."""
-    start = url.find("//") + 2
-    end = start
-    while end < len(url) and url[end] not in "/?#":
-        end += 1
-    return url[:end]
+    """``scheme://host:port`` of an absolute URL."""
+    match = _ORIGIN.match(url)  # matches any text (every part is optional)
+    return match.group() if match else url
 
 
 def check_headers(request: HTTPRequest) -> None:

@@ -35,15 +35,15 @@ are one shape of a union, since pydantic tells union shapes apart by their neste
 from __future__ import annotations
 
 import threading
-import types
 from collections.abc import Callable
-from typing import Annotated, Any, Final, Union, get_args, get_origin
+from typing import Annotated, Any, Final, get_origin
 
-from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler, RootModel
+from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
 from . import _compat
+from ._types import is_model_class, is_root_model, members
 
 __all__ = [
     "LAZY", "LazyField", "Pending", "install", "keep_assigned", "materialize", "pending_json",
@@ -151,21 +151,12 @@ def raw_type(source: Any) -> type | None:
     """The type a field of type ``source`` keeps its unread JSON as, when no built value
     has it: ``tuple`` for a list field, ``dict`` for a model field; else None (``Pending``).
     """
-    while get_origin(source) is Annotated:
-        source = get_args(source)[0]
-    if get_origin(source) in (Union, types.UnionType):
-        members = [arg for arg in get_args(source) if arg is not type(None)]
-        if len(members) != 1:
-            return None
-        source = members[0]
-        while get_origin(source) is Annotated:
-            source = get_args(source)[0]
-    origin = get_origin(source)
-    if origin is list:
+    found = [member for member in members(source) if member is not type(None)]
+    if len(found) != 1:
+        return None
+    if get_origin(found[0]) is list:
         return tuple
-    # ``origin is None``: on 3.10 ``dict[str, X]`` passes ``isinstance(..., type)`` too
-    if origin is None and isinstance(source, type) and issubclass(source, BaseModel) and (
-            not issubclass(source, RootModel)):
+    if is_model_class(found[0]) and not is_root_model(found[0]):
         return dict
     return None
 
@@ -347,6 +338,4 @@ def keep_assigned(model: BaseModel, names: Any) -> None:
     for name in names:
         field = fields.get(name)
         if field is not None and name in values:
-            value = values[name]
-            if field.raw is not None and type(value) is field.raw:
-                values[name] = Pending(None, value)
+            values[name] = field.kept(values[name])
